@@ -1,0 +1,190 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AccessError } from './access-error.js';
+
+/** Symlink hops allowed while resolving one path (Linux's MAXSYMLINKS). */
+const MAX_LINK_HOPS = 40;
+
+type Entry = { kind: 'link'; target: string } | { kind: 'other' } | { kind: 'missing' };
+
+/**
+ * A directory that stands in for `/`. Every path the agent touches goes through here, so that a mock
+ * tree, a captured machine or the live system are read the same way and nothing resolves outside it.
+ *
+ * Resolution follows symlinks the way openat2(RESOLVE_IN_ROOT) does: an absolute link target restarts
+ * at the root, and `..` at the root stays at the root. Lookups of each path prefix are cached, because a
+ * scan resolves thousands of `sys/bus/pci/devices/*` links that share most of their components.
+ */
+export class Root {
+  /** Absolute host path of the root directory, without trailing slash (`/` for the live system). */
+  readonly dir: string;
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(dir: string) {
+    let real: string;
+    try {
+      real = fs.realpathSync(dir);
+    } catch (err) {
+      throw AccessError.from(err, dir, 'root directory');
+    }
+    if (!fs.statSync(real).isDirectory()) {
+      throw new AccessError('ENOTDIR', dir, 'root is not a directory');
+    }
+    this.dir = real;
+  }
+
+  /** True when the root is the host's own `/`: the agent is looking at a real machine. */
+  get isHostRoot(): boolean {
+    return this.dir === '/';
+  }
+
+  /** Host path of a root-relative path, without following any symlink in it. */
+  lexical(rel: string): string {
+    const parts = splitPath(rel);
+    return this.host(normalise([], parts));
+  }
+
+  /**
+   * Root-relative canonical path (no leading slash) of `rel`, every symlink followed inside the root.
+   * With `followLast` false the final component is kept as it is (lstat semantics).
+   */
+  canonical(rel: string, followLast = true): string {
+    const resolved: string[] = [];
+    const pending = splitPath(rel).reverse();
+    let hops = 0;
+    while (pending.length > 0) {
+      const part = pending.pop()!;
+      if (part === '.' || part === '') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const isLast = pending.length === 0;
+      resolved.push(part);
+      if (isLast && !followLast) break;
+      const entry = this.lookup(resolved.join('/'));
+      if (entry.kind !== 'link') continue;
+      if (++hops > MAX_LINK_HOPS) throw new AccessError('ELOOP', this.host(resolved), 'too many levels of symbolic links');
+      resolved.pop();
+      if (entry.target.startsWith('/')) resolved.length = 0;
+      const targetParts = splitPath(entry.target);
+      for (let i = targetParts.length - 1; i >= 0; i--) pending.push(targetParts[i]!);
+    }
+    return resolved.join('/');
+  }
+
+  /** Host path of `rel` with every symlink resolved inside the root. */
+  resolve(rel: string, followLast = true): string {
+    const canon = this.canonical(rel, followLast);
+    return canon === '' ? this.dir : this.hostOf(canon);
+  }
+
+  /** The root-relative target of the symlink at `rel`, resolved inside the root; null when `rel` is not a link. */
+  readLink(rel: string): string | null {
+    const canonParent = this.canonical(path.posix.dirname(stripLeading(rel)));
+    const name = path.posix.basename(rel);
+    const own = canonParent === '' ? name : `${canonParent}/${name}`;
+    const entry = this.lookup(own);
+    if (entry.kind === 'missing') return null;
+    if (entry.kind !== 'link') return null;
+    return this.canonical(own);
+  }
+
+  /** Whether `rel` exists (following links inside the root). */
+  exists(rel: string): boolean {
+    try {
+      fs.statSync(this.resolve(rel));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Read a whole file; symlinks are resolved inside the root first. */
+  readFile(rel: string): Buffer {
+    const host = this.resolve(rel);
+    try {
+      return readNoFollow(host);
+    } catch (err) {
+      throw AccessError.from(err, host);
+    }
+  }
+
+  /** Read a text file, or null when it does not exist. Other errors are thrown. */
+  readText(rel: string): string | null {
+    try {
+      return this.readFile(rel).toString('utf8');
+    } catch (err) {
+      if (err instanceof AccessError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return null;
+      throw err;
+    }
+  }
+
+  /** Directory entries of `rel` (empty when it does not exist). */
+  list(rel: string): string[] {
+    try {
+      return fs.readdirSync(this.resolve(rel));
+    } catch (err) {
+      const e = AccessError.from(err, this.lexical(rel));
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return [];
+      throw e;
+    }
+  }
+
+  /** Forget cached lookups (after the tree changed underneath, e.g. a function vanished). */
+  forget(): void {
+    this.entries.clear();
+  }
+
+  private host(parts: string[]): string {
+    return parts.length === 0 ? this.dir : this.hostOf(parts.join('/'));
+  }
+
+  private hostOf(canon: string): string {
+    return this.dir === '/' ? `/${canon}` : `${this.dir}/${canon}`;
+  }
+
+  private lookup(canon: string): Entry {
+    let entry = this.entries.get(canon);
+    if (entry) return entry;
+    const host = this.hostOf(canon);
+    try {
+      const st = fs.lstatSync(host);
+      entry = st.isSymbolicLink() ? { kind: 'link', target: fs.readlinkSync(host) } : { kind: 'other' };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw AccessError.from(err, host);
+      entry = { kind: 'missing' };
+    }
+    this.entries.set(canon, entry);
+    return entry;
+  }
+}
+
+/** Read a host file refusing a symlink as its last component (the caller resolved links already). */
+export function readNoFollow(host: string): Buffer {
+  const fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function splitPath(p: string): string[] {
+  return p.split('/').filter((s) => s !== '');
+}
+
+function stripLeading(p: string): string {
+  return p.replace(/^\/+/, '');
+}
+
+function normalise(base: string[], parts: string[]): string[] {
+  const out = [...base];
+  for (const part of parts) {
+    if (part === '.' || part === '') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out;
+}

@@ -1,0 +1,194 @@
+import * as fs from 'node:fs';
+import { AccessError } from './access-error.js';
+import type { ConfigWidth, PciAccess, PciFunctionEntry } from './access.js';
+import { Root, readNoFollow } from './root.js';
+import { formatBdf, parseBdf } from '../pci/bdf.js';
+
+/** Where the kernel lists PCI functions, relative to the root. */
+export const PCI_DEVICES_DIR = 'sys/bus/pci/devices';
+
+/**
+ * The sysfs backend: `sys/bus/pci/devices/<BDF>` links into `sys/devices/pci*`, the same layout on a
+ * live machine, in a mock tree and in a captured one. Every path goes through Root, so links in a
+ * hostile tree cannot lead outside it.
+ */
+export class SysfsAccess implements PciAccess {
+  readonly name = 'sysfs';
+  private dirs = new Map<string, string>();
+  private problems: string[] = [];
+
+  constructor(readonly root: Root) {}
+
+  listFunctions(): PciFunctionEntry[] {
+    this.dirs.clear();
+    this.problems = [];
+    const out: PciFunctionEntry[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.root.resolve(PCI_DEVICES_DIR));
+    } catch (err) {
+      throw AccessError.from(err, this.root.lexical(PCI_DEVICES_DIR), 'cannot list PCI functions');
+    }
+    for (const name of names) {
+      const parsed = parseBdf(name);
+      if (!parsed) {
+        this.problems.push(`${PCI_DEVICES_DIR}/${name}: not a PCI address (DDDD:BB:dd.f), ignored`);
+        continue;
+      }
+      let canon: string;
+      try {
+        canon = this.root.canonical(`${PCI_DEVICES_DIR}/${name}`);
+      } catch (err) {
+        this.problems.push(`${PCI_DEVICES_DIR}/${name}: ${(err as Error).message}`);
+        continue;
+      }
+      const host = canon === '' ? this.root.dir : `${this.root.dir === '/' ? '' : this.root.dir}/${canon}`;
+      let isDir = false;
+      try {
+        isDir = fs.statSync(host).isDirectory();
+      } catch {
+        isDir = false;
+      }
+      if (!isDir) {
+        this.problems.push(`${PCI_DEVICES_DIR}/${name}: link does not lead to a device directory (dangling or not a directory), ignored`);
+        continue;
+      }
+      const bdf = formatBdf(parsed);
+      this.dirs.set(bdf, host);
+      out.push({ bdf, path: canon });
+    }
+    return out;
+  }
+
+  listProblems(): string[] {
+    return [...this.problems];
+  }
+
+  readAttribute(bdf: string, name: string): string | null {
+    const buf = this.readFileOrNull(bdf, name);
+    return buf === null ? null : buf.toString('utf8');
+  }
+
+  writeAttribute(bdf: string, name: string, value: string): void {
+    const host = this.attrPath(bdf, name);
+    let fd: number;
+    try {
+      fd = fs.openSync(host, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      throw AccessError.from(err, host, `cannot open ${name} for writing`);
+    }
+    try {
+      fs.writeSync(fd, value);
+    } catch (err) {
+      throw AccessError.from(err, host, `write of ${JSON.stringify(value)} refused`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  readLink(bdf: string, name: string): string | null {
+    const dir = this.dirOf(bdf);
+    const rel = this.relative(dir);
+    return this.root.readLink(`${rel}/${name}`);
+  }
+
+  listAttributes(bdf: string): string[] {
+    const dir = this.dirOf(bdf);
+    try {
+      return fs.readdirSync(dir);
+    } catch (err) {
+      throw AccessError.from(err, dir, 'cannot list function directory');
+    }
+  }
+
+  readConfig(bdf: string): Uint8Array | null {
+    const buf = this.readFileOrNull(bdf, 'config');
+    return buf === null ? null : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  readConfigAt(bdf: string, offset: number, width: ConfigWidth): number {
+    checkAligned(offset, width);
+    const host = this.attrPath(bdf, 'config');
+    const buf = Buffer.alloc(width);
+    let n: number;
+    const fd = this.open(host, fs.constants.O_RDONLY);
+    try {
+      n = fs.readSync(fd, buf, 0, width, offset);
+    } catch (err) {
+      throw AccessError.from(err, host, `config read at 0x${offset.toString(16)}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (n < width) throw new AccessError('EIO', host, `short config read at 0x${offset.toString(16)} (${n} of ${width} bytes)`);
+    return width === 1 ? buf.readUInt8(0) : width === 2 ? buf.readUInt16LE(0) : buf.readUInt32LE(0);
+  }
+
+  writeConfigAt(bdf: string, offset: number, width: ConfigWidth, value: number): void {
+    checkAligned(offset, width);
+    const host = this.attrPath(bdf, 'config');
+    const buf = Buffer.alloc(width);
+    if (width === 1) buf.writeUInt8(value & 0xff);
+    else if (width === 2) buf.writeUInt16LE(value & 0xffff);
+    else buf.writeUInt32LE(value >>> 0);
+    const fd = this.open(host, fs.constants.O_WRONLY);
+    let n: number;
+    try {
+      n = fs.writeSync(fd, buf, 0, width, offset);
+    } catch (err) {
+      throw AccessError.from(err, host, `config write at 0x${offset.toString(16)}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (n < width) throw new AccessError('EIO', host, `short config write at 0x${offset.toString(16)} (${n} of ${width} bytes)`);
+  }
+
+  private open(host: string, flags: number): number {
+    try {
+      return fs.openSync(host, flags | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      throw AccessError.from(err, host);
+    }
+  }
+
+  private readFileOrNull(bdf: string, name: string): Buffer | null {
+    const host = this.attrPath(bdf, name);
+    try {
+      return readNoFollow(host);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      if (code === 'ELOOP') {
+        // The attribute is itself a link: follow it, but only inside the root.
+        return this.root.readFile(`${this.relative(this.dirOf(bdf))}/${name}`);
+      }
+      throw AccessError.from(err, host, `cannot read ${name}`);
+    }
+  }
+
+  private attrPath(bdf: string, name: string): string {
+    if (name.includes('/') || name === '..' || name === '.') throw new AccessError('EINVAL', name, 'attribute name must be a plain file name');
+    return `${this.dirOf(bdf)}/${name}`;
+  }
+
+  private dirOf(bdf: string): string {
+    let dir = this.dirs.get(bdf);
+    if (dir) return dir;
+    // Not listed yet (a caller that goes straight to one function): resolve its link now.
+    const rel = `${PCI_DEVICES_DIR}/${bdf}`;
+    dir = this.root.resolve(rel);
+    if (!fs.existsSync(dir)) throw new AccessError('ENODEV', this.root.lexical(rel), 'no such PCI function');
+    this.dirs.set(bdf, dir);
+    return dir;
+  }
+
+  private relative(host: string): string {
+    if (this.root.dir === '/') return host.slice(1);
+    return host.slice(this.root.dir.length + 1);
+  }
+}
+
+function checkAligned(offset: number, width: ConfigWidth): void {
+  if (offset < 0 || offset > 0xfff || offset % width !== 0) {
+    throw new AccessError('EINVAL', `offset 0x${offset.toString(16)}`, `config access of ${width} bytes must be aligned and below 0x1000`);
+  }
+}

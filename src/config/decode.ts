@@ -1,0 +1,65 @@
+import { decodeAf, type AfCap } from './af.js';
+import { decodeBridge, type BridgeRegs } from './bridge.js';
+import {
+  findCapability,
+  walkCapabilities,
+  walkExtendedCapabilities,
+  type Capability,
+  type ExtendedCapability,
+} from './capabilities.js';
+import { ConfigBytes } from './config-bytes.js';
+import { decodeHeader, type Header } from './header.js';
+import { decodePcie, type PcieCap } from './pcie.js';
+import { decodePm, type PmCap } from './pm.js';
+import * as R from './registers.js';
+
+/** Everything the agent needs from one function's config space. Pure: bytes in, facts and problems out. */
+export interface DecodedConfig {
+  /** How many bytes could be read. */
+  size: number;
+  header: Header | null;
+  capabilities: Capability[];
+  extendedCapabilities: ExtendedCapability[];
+  pcie: PcieCap | null;
+  pm: PmCap | null;
+  af: AfCap | null;
+  bridge: BridgeRegs | null;
+  problems: string[];
+}
+
+/** The decoded form of a function with no config file at all. */
+export function noConfig(): DecodedConfig {
+  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, problems: [] };
+}
+
+export function decodeConfig(bytes: Uint8Array): DecodedConfig {
+  const cfg = new ConfigBytes(bytes);
+  const problems: string[] = [];
+  const header = decodeHeader(cfg, problems);
+  if (!header) return { ...noConfig(), size: bytes.length, problems };
+  if (bytes.length >= R.PCI_STD_HEADER_SIZEOF && bytes.length < R.PCI_CFG_SPACE_SIZE) {
+    // 64 bytes is what an unprivileged reader gets from sysfs; capabilities live beyond it.
+    problems.push(`config truncated to ${bytes.length} bytes`);
+  }
+  const capabilities = walkCapabilities(cfg, header.headerType, header.status, problems);
+  const pcieOff = findCapability(capabilities, R.PCI_CAP_ID_EXP);
+  const pmOff = findCapability(capabilities, R.PCI_CAP_ID_PM);
+  const afOff = findCapability(capabilities, R.PCI_CAP_ID_AF);
+  const pcie = pcieOff === null ? null : decodePcie(cfg, pcieOff, problems);
+  if (pcie && bytes.length === R.PCI_CFG_SPACE_SIZE) {
+    problems.push('config truncated to 256 bytes (PCI Express function: extended capabilities unreadable)');
+  } else if (bytes.length > R.PCI_CFG_SPACE_SIZE && bytes.length < R.PCI_CFG_SPACE_EXP_SIZE) {
+    problems.push(`config truncated to ${bytes.length} bytes`);
+  }
+  return {
+    size: bytes.length,
+    header,
+    capabilities,
+    extendedCapabilities: walkExtendedCapabilities(cfg, problems),
+    pcie,
+    pm: pmOff === null ? null : decodePm(cfg, pmOff, problems),
+    af: afOff === null ? null : decodeAf(cfg, afOff, problems),
+    bridge: decodeBridge(cfg, header.headerType),
+    problems,
+  };
+}

@@ -1,0 +1,130 @@
+import { AccessError } from '../access/access-error.js';
+import type { PciAccess, PciFunctionEntry } from '../access/access.js';
+import { decodeConfig, noConfig, type DecodedConfig } from '../config/decode.js';
+import { parseBdf, formatBdf } from '../pci/bdf.js';
+
+/** What one function's directory tells, before topology is worked out. */
+export interface FunctionRecord {
+  bdf: string;
+  path: string;
+  vendor: number | null;
+  device: number | null;
+  classCode: number | null;
+  revision: number | null;
+  subsystemVendor: number | null;
+  subsystemDevice: number | null;
+  config: DecodedConfig;
+  driver: string | null;
+  iommuGroup: number | null;
+  /** The `reset_method` file split on spaces; null when the file is absent. */
+  resetMethods: string[] | null;
+  /** Whether the kernel created the `reset` file. */
+  resetFile: boolean;
+  physfn: string | null;
+  virtfns: string[];
+  problems: string[];
+}
+
+/**
+ * Read one function. Config space supplies the IDs; the text attributes are read only where config
+ * cannot (a short read, a function reading all ones, or an SR-IOV VF whose Vendor/Device ID read
+ * 0xFFFF by design), which keeps a 5,000-function scan at a handful of syscalls per function.
+ * A function that vanishes half-way keeps what was read and says so.
+ */
+export function readFunction(access: PciAccess, entry: PciFunctionEntry): FunctionRecord {
+  const { bdf } = entry;
+  const problems: string[] = [];
+  const guard = <T>(what: string, fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push(describeFailure(what, err));
+      return fallback;
+    }
+  };
+
+  const raw = guard('config', () => access.readConfig(bdf), null);
+  if (raw === null && !problems.some((p) => p.startsWith('config'))) problems.push('config file missing');
+  const config = raw === null ? noConfig() : decodeConfig(raw);
+  const header = config.header;
+
+  const text = (name: string): number | null => guard(name, () => parseHexAttr(access.readAttribute(bdf, name), name, problems), null);
+  let vendor = header?.vendor ?? null;
+  let device = header?.device ?? null;
+  const isVf = header !== null && header.vendor === 0xffff;
+  if (vendor === null || isVf) vendor = text('vendor');
+  if (device === null || isVf) device = text('device');
+  const classCode = header?.classCode ?? text('class');
+  const revision = header?.revision ?? text('revision');
+  const subsystemVendor = header ? header.subsystemVendor : text('subsystem_vendor');
+  const subsystemDevice = header ? header.subsystemDevice : text('subsystem_device');
+
+  const link = (name: string): string | null => guard(name, () => access.readLink(bdf, name), null);
+  const driverPath = link('driver');
+  const groupPath = link('iommu_group');
+  const physfnPath = link('physfn');
+  const resetMethodText = guard('reset_method', () => access.readAttribute(bdf, 'reset_method'), null);
+  const names = guard('directory', () => access.listAttributes(bdf), [] as string[]);
+  const virtfns = names
+    .filter((n) => /^virtfn\d+$/.test(n))
+    .sort((a, b) => parseInt(a.slice(6), 10) - parseInt(b.slice(6), 10))
+    .map((n) => bdfOfPath(guard(n, () => access.readLink(bdf, n), null)))
+    .filter((b): b is string => b !== null);
+
+  const iommuGroup = groupPath === null ? null : parseGroup(groupPath, problems);
+  return {
+    bdf,
+    path: entry.path,
+    vendor,
+    device,
+    classCode,
+    revision,
+    subsystemVendor,
+    subsystemDevice,
+    config,
+    driver: driverPath === null ? null : basename(driverPath),
+    iommuGroup,
+    resetMethods: resetMethodText === null ? null : resetMethodText.split(/\s+/).filter((s) => s !== ''),
+    resetFile: names.includes('reset'),
+    physfn: bdfOfPath(physfnPath),
+    virtfns,
+    problems: [...problems, ...config.problems],
+  };
+}
+
+function describeFailure(what: string, err: unknown): string {
+  if (err instanceof AccessError) {
+    if (err.code === 'ENOENT' || err.code === 'ENODEV') return `${what}: function vanished during scan (${err.code})`;
+    return `${what}: ${err.message}`;
+  }
+  return `${what}: ${(err as Error).message}`;
+}
+
+function parseHexAttr(textValue: string | null, name: string, problems: string[]): number | null {
+  if (textValue === null) return null;
+  const t = textValue.trim();
+  if (!/^(0x)?[0-9a-f]+$/i.test(t)) {
+    problems.push(`${name}: not a hexadecimal number: ${JSON.stringify(t.slice(0, 40))}`);
+    return null;
+  }
+  return parseInt(t, 16);
+}
+
+function parseGroup(p: string, problems: string[]): number | null {
+  const name = basename(p);
+  if (!/^\d+$/.test(name)) {
+    problems.push(`iommu_group link leads to ${JSON.stringify(name)}, not a group number`);
+    return null;
+  }
+  return parseInt(name, 10);
+}
+
+function basename(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+function bdfOfPath(p: string | null): string | null {
+  if (p === null) return null;
+  const parsed = parseBdf(basename(p));
+  return parsed ? formatBdf(parsed) : null;
+}
