@@ -44,7 +44,8 @@ export function walkCapabilities(cfg: ConfigBytes, headerType: number, status: n
     caps.push({ id, offset: pos });
     pos = ent >> 8;
   }
-  problems.push(`capability chain longer than ${R.PCI_FIND_CAP_TTL} entries`);
+  // The last hop's pointer is only a problem if it would have led somewhere.
+  if (pos >= R.PCI_STD_HEADER_SIZEOF) problems.push(`capability chain longer than ${R.PCI_FIND_CAP_TTL} entries`);
   return caps;
 }
 

@@ -43,12 +43,23 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
     }
   };
 
-  const raw = guard('config', () => access.readConfig(bdf), null);
-  if (raw === null && !problems.some((p) => p.startsWith('config'))) problems.push('config file missing');
+  // The directory listing first: it tells a vanished function from a missing file, and saves a failed
+  // syscall for every link or attribute the function does not have.
+  let names: string[];
+  try {
+    names = access.listAttributes(bdf);
+  } catch (err) {
+    problems.push(describeFailure('directory', err));
+    names = [];
+  }
+  const has = new Set(names);
+  const raw = has.has('config') ? guard('config', () => access.readConfig(bdf), null) : null;
+  if (!has.has('config') && names.length > 0) problems.push('config file missing');
   const config = raw === null ? noConfig() : decodeConfig(raw);
   const header = config.header;
 
-  const text = (name: string): number | null => guard(name, () => parseHexAttr(access.readAttribute(bdf, name), name, problems), null);
+  const text = (name: string): number | null =>
+    has.has(name) ? guard(name, () => parseHexAttr(access.readAttribute(bdf, name), name, problems), null) : null;
   let vendor = header?.vendor ?? null;
   let device = header?.device ?? null;
   const isVf = header !== null && header.vendor === 0xffff;
@@ -59,16 +70,15 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
   const subsystemVendor = header ? header.subsystemVendor : text('subsystem_vendor');
   const subsystemDevice = header ? header.subsystemDevice : text('subsystem_device');
 
-  const link = (name: string): string | null => guard(name, () => access.readLink(bdf, name), null);
+  const link = (name: string): string | null => (has.has(name) ? guard(name, () => access.readLink(bdf, name), null) : null);
   const driverPath = link('driver');
   const groupPath = link('iommu_group');
   const physfnPath = link('physfn');
-  const resetMethodText = guard('reset_method', () => access.readAttribute(bdf, 'reset_method'), null);
-  const names = guard('directory', () => access.listAttributes(bdf), [] as string[]);
+  const resetMethodText = has.has('reset_method') ? guard('reset_method', () => access.readAttribute(bdf, 'reset_method'), null) : null;
   const virtfns = names
     .filter((n) => /^virtfn\d+$/.test(n))
     .sort((a, b) => parseInt(a.slice(6), 10) - parseInt(b.slice(6), 10))
-    .map((n) => bdfOfPath(guard(n, () => access.readLink(bdf, n), null)))
+    .map((n) => bdfOfPath(link(n)))
     .filter((b): b is string => b !== null);
 
   const iommuGroup = groupPath === null ? null : parseGroup(groupPath, problems);
@@ -85,7 +95,7 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
     driver: driverPath === null ? null : basename(driverPath),
     iommuGroup,
     resetMethods: resetMethodText === null ? null : resetMethodText.split(/\s+/).filter((s) => s !== ''),
-    resetFile: names.includes('reset'),
+    resetFile: has.has('reset'),
     physfn: bdfOfPath(physfnPath),
     virtfns,
     problems: [...problems, ...config.problems],
@@ -94,7 +104,7 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
 
 function describeFailure(what: string, err: unknown): string {
   if (err instanceof AccessError) {
-    if (err.code === 'ENOENT' || err.code === 'ENODEV') return `${what}: function vanished during scan (${err.code})`;
+    if (err.code === 'ENOENT' || err.code === 'ENODEV') return `function vanished during scan (${what}: ${err.code})`;
     return `${what}: ${err.message}`;
   }
   return `${what}: ${(err as Error).message}`;

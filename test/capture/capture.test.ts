@@ -1,0 +1,75 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Root } from '../../src/access/root.js';
+import { SysfsAccess } from '../../src/access/sysfs.js';
+import { capture } from '../../src/capture/capture.js';
+import { serverTree } from '../../src/mock/examples/server.js';
+import { laptopTree } from '../../src/mock/examples/laptop.js';
+import { generatedTree } from '../../src/mock/examples/generated.js';
+import type { MockTree } from '../../src/mock/tree-builder.js';
+import { scanDir } from '../helpers/open.js';
+import { tmpDir } from '../helpers/tmp-root.js';
+
+function roundTrip(tree: MockTree): { src: string; out: string } {
+  const src = tree.write(tmpDir());
+  const out = path.join(tmpDir(), 'capture');
+  const root = new Root(src);
+  capture(root, new SysfsAccess(root), out);
+  return { src, out };
+}
+
+function withoutRoot(dir: string): string {
+  const r = scanDir(dir);
+  return JSON.stringify({ ...r, root: '' });
+}
+
+describe('capture: scan reads the snapshot back identically', () => {
+  it.each([
+    ['server', serverTree()],
+    ['laptop', laptopTree()],
+    ['generated:600', generatedTree(600)],
+  ])('%s', (_name, tree) => {
+    const { src, out } = roundTrip(tree);
+    expect(withoutRoot(out)).toBe(withoutRoot(src));
+  });
+
+  it('keeps machine files, IOMMU class entries and groups, and the vmcore marker', () => {
+    const tree = serverTree()
+      .file('sys/firmware/acpi/tables/DMAR', new Uint8Array([0x44, 0x4d, 0x41, 0x52, 1, 2, 3]))
+      .file('sys/devices/virtual/iommu/dmar0/intel-iommu/cap', 'd2008c22260286\n')
+      .file('sys/devices/virtual/iommu/dmar0/intel-iommu/address', 'fed90000\n')
+      .link('sys/class/iommu/dmar0', '../../devices/virtual/iommu/dmar0')
+      .file('proc/vmcore', 'x'.repeat(100));
+    const { out } = roundTrip(tree);
+    expect(fs.readFileSync(path.join(out, 'proc/cmdline'), 'utf8')).toContain('intel_iommu=on');
+    expect([...fs.readFileSync(path.join(out, 'sys/firmware/acpi/tables/DMAR'))]).toEqual([0x44, 0x4d, 0x41, 0x52, 1, 2, 3]);
+    const root = new Root(out);
+    expect(root.readText('sys/class/iommu/dmar0/intel-iommu/cap')).toBe('d2008c22260286\n');
+    expect(root.readLink('sys/class/iommu/dmar0')).toBe('sys/devices/virtual/iommu/dmar0');
+    expect(root.readText('sys/kernel/iommu_groups/9/type')).toBe('DMA\n');
+    expect(root.readLink('sys/kernel/iommu_groups/9/devices/0000:01:00.0')).toBe('sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0');
+    expect(fs.statSync(path.join(out, 'proc/vmcore')).size).toBe(0);
+    // Every link in the snapshot is relative, so the tree can be moved and lspci can read it.
+    const links: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isSymbolicLink()) links.push(fs.readlinkSync(p));
+        else if (e.isDirectory()) walk(p);
+      }
+    };
+    walk(out);
+    expect(links.length).toBeGreaterThan(50);
+    expect(links.filter((l) => path.isAbsolute(l))).toEqual([]);
+  });
+
+  it('refuses a non-empty output directory and one inside the captured tree', () => {
+    const src = serverTree().write(tmpDir());
+    const root = new Root(src);
+    const busy = tmpDir();
+    fs.writeFileSync(path.join(busy, 'x'), '');
+    expect(() => capture(root, new SysfsAccess(root), busy)).toThrow(/exists and is not empty/);
+    expect(() => capture(root, new SysfsAccess(root), path.join(src, 'sys/snap'))).toThrow(/must not lie inside/);
+  });
+});
