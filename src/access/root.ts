@@ -5,7 +5,7 @@ import { AccessError } from './access-error.js';
 /** Symlink hops allowed while resolving one path (Linux's MAXSYMLINKS). */
 const MAX_LINK_HOPS = 40;
 
-type Entry = { kind: 'link'; target: string } | { kind: 'other' } | { kind: 'missing' };
+type Entry = { kind: 'link'; target: string } | { kind: 'dir' } | { kind: 'other' } | { kind: 'missing' };
 
 /**
  * A directory that stands in for `/`. Every path the agent touches goes through here, so that a mock
@@ -50,6 +50,8 @@ export class Root {
    */
   canonical(rel: string, followLast = true): string {
     const resolved: string[] = [];
+    // `key` is resolved.join('/') kept up to date, so a deep path costs no repeated joins.
+    let key = '';
     const pending = splitPath(rel).reverse();
     let hops = 0;
     while (pending.length > 0) {
@@ -57,20 +59,27 @@ export class Root {
       if (part === '.' || part === '') continue;
       if (part === '..') {
         resolved.pop();
+        key = resolved.join('/');
         continue;
       }
       const isLast = pending.length === 0;
       resolved.push(part);
+      const parentKey = key;
+      key = key === '' ? part : `${key}/${part}`;
       if (isLast && !followLast) break;
-      const entry = this.lookup(resolved.join('/'));
+      const entry = this.lookup(key);
       if (entry.kind !== 'link') continue;
-      if (++hops > MAX_LINK_HOPS) throw new AccessError('ELOOP', this.host(resolved), 'too many levels of symbolic links');
+      if (++hops > MAX_LINK_HOPS) throw new AccessError('ELOOP', this.hostOf(key), 'too many levels of symbolic links');
       resolved.pop();
-      if (entry.target.startsWith('/')) resolved.length = 0;
+      key = parentKey;
+      if (entry.target.startsWith('/')) {
+        resolved.length = 0;
+        key = '';
+      }
       const targetParts = splitPath(entry.target);
       for (let i = targetParts.length - 1; i >= 0; i--) pending.push(targetParts[i]!);
     }
-    return resolved.join('/');
+    return key;
   }
 
   /** Host path of `rel` with every symlink resolved inside the root. */
@@ -88,6 +97,21 @@ export class Root {
     if (entry.kind === 'missing') return null;
     if (entry.kind !== 'link') return null;
     return this.canonical(own);
+  }
+
+  /** Whether the canonical path `canon` (as returned by canonical()) is a directory; uses the lookup cache. */
+  isDirectory(canon: string): boolean {
+    return canon === '' || this.lookup(canon).kind === 'dir';
+  }
+
+  /**
+   * Root-relative path that `target` (a link's text, found in directory `dirCanon`) names, resolved
+   * lexically: `..` clamps at the root and an absolute target restarts there. Nothing is followed, so
+   * this never leaves the root; use canonical() on the result where intermediate links matter.
+   */
+  joinLexical(dirCanon: string, target: string): string {
+    const base = target.startsWith('/') ? [] : splitPath(dirCanon);
+    return normalise(base, splitPath(target)).join('/');
   }
 
   /** Whether `rel` exists (following links inside the root). */
@@ -150,7 +174,7 @@ export class Root {
     const host = this.hostOf(canon);
     try {
       const st = fs.lstatSync(host);
-      entry = st.isSymbolicLink() ? { kind: 'link', target: fs.readlinkSync(host) } : { kind: 'other' };
+      entry = st.isSymbolicLink() ? { kind: 'link', target: fs.readlinkSync(host) } : st.isDirectory() ? { kind: 'dir' } : { kind: 'other' };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw AccessError.from(err, host);

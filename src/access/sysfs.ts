@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { AccessError } from './access-error.js';
 import type { ConfigWidth, PciAccess, PciFunctionEntry } from './access.js';
-import { Root, readNoFollow } from './root.js';
+import { Root } from './root.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 
 /** Where the kernel lists PCI functions, relative to the root. */
@@ -15,6 +15,8 @@ export const PCI_DEVICES_DIR = 'sys/bus/pci/devices';
 export class SysfsAccess implements PciAccess {
   readonly name = 'sysfs';
   private dirs = new Map<string, string>();
+  /** One page: every sysfs attribute and a whole config space fit, so most files take a single read(2). */
+  private readonly buf = Buffer.allocUnsafe(4096);
   private problems: string[] = [];
 
   constructor(readonly root: Root) {}
@@ -23,6 +25,7 @@ export class SysfsAccess implements PciAccess {
     this.dirs.clear();
     this.problems = [];
     const out: PciFunctionEntry[] = [];
+    const listDir = this.root.canonical(PCI_DEVICES_DIR);
     let names: string[];
     try {
       names = fs.readdirSync(this.root.resolve(PCI_DEVICES_DIR));
@@ -37,24 +40,20 @@ export class SysfsAccess implements PciAccess {
       }
       let canon: string;
       try {
-        canon = this.root.canonical(`${PCI_DEVICES_DIR}/${name}`);
+        // One readlink for the listing entry, then cached lookups of the target's components: the
+        // parent directories are other functions' directories, so each costs one lstat in all.
+        const target = this.readLinkText(this.hostOf(`${listDir}/${name}`));
+        canon = this.root.canonical(target === null ? `${listDir}/${name}` : this.root.joinLexical(listDir, target));
       } catch (err) {
         this.problems.push(`${PCI_DEVICES_DIR}/${name}: ${(err as Error).message}`);
         continue;
       }
-      const host = canon === '' ? this.root.dir : `${this.root.dir === '/' ? '' : this.root.dir}/${canon}`;
-      let isDir = false;
-      try {
-        isDir = fs.statSync(host).isDirectory();
-      } catch {
-        isDir = false;
-      }
-      if (!isDir) {
+      if (!this.root.isDirectory(canon)) {
         this.problems.push(`${PCI_DEVICES_DIR}/${name}: link does not lead to a device directory (dangling or not a directory), ignored`);
         continue;
       }
       const bdf = formatBdf(parsed);
-      this.dirs.set(bdf, host);
+      this.dirs.set(bdf, this.hostOf(canon));
       out.push({ bdf, path: canon });
     }
     return out;
@@ -86,10 +85,14 @@ export class SysfsAccess implements PciAccess {
     }
   }
 
+  /**
+   * The link's target as a root-relative path, resolved lexically (never followed, so never outside the
+   * root): `driver`, `iommu_group`, `physfn` and `virtfnN` are read for the name they point at.
+   */
   readLink(bdf: string, name: string): string | null {
     const dir = this.dirOf(bdf);
-    const rel = this.relative(dir);
-    return this.root.readLink(`${rel}/${name}`);
+    const target = this.readLinkText(this.attrPath(bdf, name));
+    return target === null ? null : this.root.joinLexical(this.relative(dir), target);
   }
 
   listAttributes(bdf: string): string[] {
@@ -152,8 +155,9 @@ export class SysfsAccess implements PciAccess {
 
   private readFileOrNull(bdf: string, name: string): Buffer | null {
     const host = this.attrPath(bdf, name);
+    let fd: number;
     try {
-      return readNoFollow(host);
+      fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return null;
@@ -163,6 +167,28 @@ export class SysfsAccess implements PciAccess {
       }
       throw AccessError.from(err, host, `cannot read ${name}`);
     }
+    try {
+      return readAll(fd, this.buf);
+    } catch (err) {
+      throw AccessError.from(err, host, `cannot read ${name}`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** readlink(2) without following anything; null when there is no such entry or it is not a link. */
+  private readLinkText(host: string): string | null {
+    try {
+      return fs.readlinkSync(host);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EINVAL') return null;
+      throw AccessError.from(err, host, 'cannot read link');
+    }
+  }
+
+  private hostOf(canon: string): string {
+    return this.root.dir === '/' ? `/${canon}` : `${this.root.dir}/${canon}`;
   }
 
   private attrPath(bdf: string, name: string): string {
@@ -191,4 +217,13 @@ function checkAligned(offset: number, width: ConfigWidth): void {
   if (offset < 0 || offset > 0xfff || offset % width !== 0) {
     throw new AccessError('EINVAL', `offset 0x${offset.toString(16)}`, `config access of ${width} bytes must be aligned and below 0x1000`);
   }
+}
+
+/** Read a whole file through a reusable buffer; the result is a copy the caller owns. */
+function readAll(fd: number, buf: Buffer): Buffer {
+  let n = fs.readSync(fd, buf, 0, buf.length, null);
+  if (n < buf.length) return Buffer.from(buf.subarray(0, n));
+  const chunks = [Buffer.from(buf)];
+  while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
+  return Buffer.concat(chunks);
 }

@@ -113,3 +113,75 @@ export const PCI_AF_STATUS_TP = 0x01;
 export const PCI_CLASS_BRIDGE_HOST = 0x0600;
 export const PCI_CLASS_BRIDGE_PCI = 0x0604;
 export const PCI_CLASS_SYSTEM_IOMMU = 0x0806;
+
+/*
+ * Registers the executor saves and restores around a reset, and the simulator models (issue #5).
+ * Same names as pci_regs.h.
+ */
+export const PCI_COMMAND_IO = 0x0001;
+export const PCI_COMMAND_MEMORY = 0x0002;
+export const PCI_COMMAND_MASTER = 0x0004;
+export const PCI_COMMAND_INTX_DISABLE = 0x0400;
+export const PCI_CACHE_LINE_SIZE = 0x0c;
+export const PCI_BASE_ADDRESS_0 = 0x10;
+export const PCI_BASE_ADDRESS_SPACE_IO = 0x01;
+export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x04;
+export const PCI_ROM_ADDRESS = 0x30;
+export const PCI_INTERRUPT_LINE = 0x3c;
+export const PCI_IO_BASE = 0x1c;
+export const PCI_SEC_STATUS = 0x1e;
+export const PCI_MEMORY_BASE = 0x20;
+export const PCI_PREF_MEMORY_BASE = 0x24;
+export const PCI_PREF_BASE_UPPER32 = 0x28;
+export const PCI_IO_BASE_UPPER16 = 0x30;
+export const PCI_ROM_ADDRESS1 = 0x38;
+
+export const PCI_PM_CTRL_PME_ENABLE = 0x0100;
+export const PCI_PM_CTRL_PME_STATUS = 0x8000;
+export const PCI_D0 = 0;
+export const PCI_D3HOT = 3;
+
+export const PCI_MSI_FLAGS = 2;
+export const PCI_MSI_FLAGS_ENABLE = 0x0001;
+export const PCI_MSI_FLAGS_QSIZE = 0x0070;
+export const PCI_MSI_FLAGS_64BIT = 0x0080;
+export const PCI_MSI_FLAGS_MASKBIT = 0x0100;
+export const PCI_MSI_ADDRESS_LO = 4;
+export const PCI_MSI_ADDRESS_HI = 8;
+export const PCI_MSI_DATA_32 = 8;
+export const PCI_MSI_DATA_64 = 12;
+export const PCI_MSI_MASK_32 = 12;
+export const PCI_MSI_MASK_64 = 16;
+export const PCI_MSIX_FLAGS = 2;
+export const PCI_MSIX_FLAGS_ENABLE = 0x8000;
+export const PCI_MSIX_FLAGS_MASKALL = 0x4000;
+
+export const PCI_EXP_SLTSTA = 0x1a;
+export const PCI_EXP_LNKCTL_RL = 0x0020;
+export const PCI_EXP_LNKCAP2_SLS = 0x000000fe;
+export const PCI_EXP_FLAGS_VERS2 = 2;
+
+export const PCI_ERR_UNCOR_STATUS = 0x04;
+export const PCI_ERR_UNCOR_MASK = 0x08;
+export const PCI_ERR_UNCOR_SEVER = 0x0c;
+export const PCI_ERR_COR_STATUS = 0x10;
+export const PCI_ERR_COR_MASK = 0x14;
+export const PCI_ERR_CAP = 0x18;
+export const PCI_ERR_ROOT_COMMAND = 0x2c;
+export const PCI_ERR_ROOT_STATUS = 0x30;
+export const PCI_ACS_CAP = 0x04;
+export const PCI_ACS_CTRL = 0x06;
+export const PCI_LTR_MAX_SNOOP_LAT = 0x04;
+export const PCI_LTR_MAX_NOSNOOP_LAT = 0x06;
+export const PCI_SRIOV_CTRL = 0x08;
+export const PCI_SRIOV_CTRL_VFE = 0x0001;
+export const PCI_SRIOV_CTRL_MSE = 0x0008;
+export const PCI_SRIOV_NUM_VF = 0x10;
+export const PCI_SRIOV_VF_OFFSET = 0x14;
+export const PCI_SRIOV_VF_STRIDE = 0x16;
+export const PCI_SRIOV_SYS_PGSIZE = 0x20;
+export const PCI_SRIOV_BAR = 0x24;
+export const PCI_SRIOV_NUM_BARS = 6;
+
+/** Vendor ID a Root Port with Configuration RRS Software Visibility returns while a function is not ready. */
+export const PCI_VENDOR_ID_RRS = 0x0001;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { scan } from '../../scan/scan.js';
 import { renderTree } from '../../scan/render-tree.js';
+import { writeScanJson } from '../../scan/write-json.js';
 import { openRoot } from '../open-root.js';
 
 export function registerScan(program: Command): void {
@@ -12,6 +13,7 @@ export function registerScan(program: Command): void {
     .action((opts: { root: string; json?: boolean }) => {
       const { access } = openRoot(opts.root);
       const result = scan(access, opts.root);
-      process.stdout.write(opts.json ? `${JSON.stringify(result, null, 1)}\n` : renderTree(result));
+      if (opts.json) writeScanJson(result, (chunk) => process.stdout.write(chunk));
+      else process.stdout.write(renderTree(result));
     });
 }
