@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AccessError } from '../access/access-error.js';
 import type { PciAccess } from '../access/access.js';
 import type { Root } from '../access/root.js';
 import { PCI_DEVICES_DIR } from '../access/sysfs.js';
 import { CliError } from '../cli/fail.js';
+import { SnapshotWriter } from './snapshot-writer.js';
 
 /** Plain attributes worth keeping. Never `rom`, `resource*` BAR files or `remove`/`rescan`: reading or touching those has effects. */
 const FUNCTION_FILES = [
@@ -39,138 +39,79 @@ export function capture(root: Root, access: PciAccess, outDir: string): CaptureS
     throw new CliError(`--out ${outDir}: must not lie inside the tree being captured`);
   }
   fs.mkdirSync(out, { recursive: true });
-  const summary: CaptureSummary = { functions: 0, files: 0, warnings: [] };
-  const warn = (w: string): void => {
-    summary.warnings.push(w);
-  };
-  const put = (rel: string, content: Buffer | string, mode?: number): void => {
-    const p = path.join(out, rel);
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, content, mode === undefined ? undefined : { mode });
-    summary.files++;
-  };
-  const linkTo = (rel: string, targetRel: string): void => {
-    const p = path.join(out, rel);
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    if (fs.existsSync(p) || isLink(p)) return;
-    fs.symlinkSync(path.relative(path.dirname(p), path.join(out, targetRel)), p);
-  };
-
+  const w = new SnapshotWriter(out, root);
+  let functions = 0;
   for (const entry of access.listFunctions()) {
-    const { bdf, path: dir } = entry;
-    let names: string[];
-    try {
-      names = access.listAttributes(bdf);
-    } catch (err) {
-      warn(`${bdf}: ${(err as Error).message}; function skipped`);
-      continue;
-    }
-    fs.mkdirSync(path.join(out, dir), { recursive: true });
-    const config = safe(() => access.readConfig(bdf), (e) => warn(`${bdf}: config: ${e}`));
-    if (config) put(`${dir}/config`, Buffer.from(config), 0o644);
-    for (const name of FUNCTION_FILES) {
-      if (!names.includes(name)) continue;
-      const text = safe(() => access.readAttribute(bdf, name), (e) => warn(`${bdf}: ${name}: ${e}`));
-      if (text !== null && text !== undefined) put(`${dir}/${name}`, text, name === 'reset_method' ? 0o644 : 0o444);
-    }
-    for (const name of PRESENCE_FILES) if (names.includes(name)) put(`${dir}/${name}`, '', 0o200);
-    const links = [...FUNCTION_LINKS, ...names.filter((n) => /^virtfn\d+$/.test(n))];
-    for (const name of links) {
-      if (!names.includes(name)) continue;
-      const target = safe(() => access.readLink(bdf, name), (e) => warn(`${bdf}: ${name}: ${e}`));
-      if (!target) continue;
-      linkTo(`${dir}/${name}`, target);
-      if (name === 'driver') {
-        fs.mkdirSync(path.join(out, target), { recursive: true });
-        linkTo(`${target}/${bdf}`, dir);
-      }
-    }
-    linkTo(`${PCI_DEVICES_DIR}/${bdf}`, dir);
-    summary.functions++;
+    if (captureFunction(access, entry.bdf, entry.path, w)) functions++;
   }
-  for (const p of access.listProblems()) warn(p);
-
-  captureGroups(root, out, put, linkTo, warn);
-  captureIommuClass(root, out, put, linkTo, warn);
+  for (const p of access.listProblems()) w.warn(p);
+  captureGroups(root, w);
+  captureIommuClass(root, w);
   for (const rel of MACHINE_FILES) {
-    const data = safe(() => (root.exists(rel) ? root.readFile(rel) : null), (e) => warn(`${rel}: ${e}`));
-    if (data) put(rel, data);
+    const data = w.attempt(rel, () => (root.exists(rel) ? root.readFile(rel) : null));
+    if (data) w.put(rel, data);
   }
   // The capture-kernel marker: /proc/vmcore is the old kernel's memory, far too big to copy; its presence is what matters.
-  if (root.exists('proc/vmcore')) put('proc/vmcore', '', 0o400);
-  return summary;
+  if (root.exists('proc/vmcore')) w.put('proc/vmcore', '', 0o400);
+  return { functions, files: w.files, warnings: w.warnings };
 }
 
-function captureGroups(
-  root: Root,
-  out: string,
-  put: (rel: string, c: Buffer | string) => void,
-  linkTo: (rel: string, target: string) => void,
-  warn: (w: string) => void,
-): void {
+function captureFunction(access: PciAccess, bdf: string, dir: string, w: SnapshotWriter): boolean {
+  const names = w.attempt(`${bdf}: directory`, () => access.listAttributes(bdf));
+  if (!names) return false;
+  w.mkdir(dir);
+  const config = w.attempt(`${bdf}: config`, () => access.readConfig(bdf));
+  if (config) w.put(`${dir}/config`, Buffer.from(config), 0o644);
+  for (const name of FUNCTION_FILES) {
+    if (!names.includes(name)) continue;
+    const text = w.attempt(`${bdf}: ${name}`, () => access.readAttribute(bdf, name));
+    if (text !== null && text !== undefined) w.put(`${dir}/${name}`, text, name === 'reset_method' ? 0o644 : 0o444);
+  }
+  for (const name of PRESENCE_FILES) if (names.includes(name)) w.put(`${dir}/${name}`, '', 0o200);
+  for (const name of [...FUNCTION_LINKS, ...names.filter((n) => /^virtfn\d+$/.test(n))]) {
+    if (!names.includes(name)) continue;
+    const target = w.attempt(`${bdf}: ${name}`, () => access.readLink(bdf, name));
+    if (!target) continue;
+    w.linkTo(`${dir}/${name}`, target);
+    if (name === 'driver') {
+      w.mkdir(target);
+      w.linkTo(`${target}/${bdf}`, dir);
+    }
+  }
+  w.linkTo(`${PCI_DEVICES_DIR}/${bdf}`, dir);
+  return true;
+}
+
+function captureGroups(root: Root, w: SnapshotWriter): void {
   const base = 'sys/kernel/iommu_groups';
-  for (const group of safe(() => root.list(base), (e) => warn(`${base}: ${e}`)) ?? []) {
+  for (const group of w.attempt(base, () => root.list(base)) ?? []) {
     const g = `${base}/${group}`;
-    fs.mkdirSync(path.join(out, g, 'devices'), { recursive: true });
-    for (const f of ['type', 'reserved_regions']) {
-      const t = safe(() => root.readText(`${g}/${f}`), (e) => warn(`${g}/${f}: ${e}`));
-      if (t !== null && t !== undefined) put(`${g}/${f}`, t);
-    }
-    for (const dev of safe(() => root.list(`${g}/devices`), (e) => warn(`${g}/devices: ${e}`)) ?? []) {
-      const target = safe(() => root.readLink(`${g}/devices/${dev}`), (e) => warn(`${g}/devices/${dev}: ${e}`));
-      if (target) linkTo(`${g}/devices/${dev}`, target);
-    }
+    w.mkdir(`${g}/devices`);
+    w.copyText(`${g}/type`);
+    w.copyText(`${g}/reserved_regions`);
+    for (const dev of w.attempt(`${g}/devices`, () => root.list(`${g}/devices`)) ?? []) w.copyLink(`${g}/devices/${dev}`);
   }
 }
 
 /** sys/class/iommu/<unit> links and the unit's attribute files one level down (intel-iommu/cap, amd-iommu/features, …). */
-function captureIommuClass(
-  root: Root,
-  out: string,
-  put: (rel: string, c: Buffer | string) => void,
-  linkTo: (rel: string, target: string) => void,
-  warn: (w: string) => void,
-): void {
+function captureIommuClass(root: Root, w: SnapshotWriter): void {
   const base = 'sys/class/iommu';
-  for (const unit of safe(() => root.list(base), (e) => warn(`${base}: ${e}`)) ?? []) {
-    const target = safe(() => root.canonical(`${base}/${unit}`), (e) => warn(`${base}/${unit}: ${e}`));
+  for (const unit of w.attempt(base, () => root.list(base)) ?? []) {
+    const target = w.attempt(`${base}/${unit}`, () => root.canonical(`${base}/${unit}`));
     if (!target) continue;
-    fs.mkdirSync(path.join(out, target), { recursive: true });
-    if (root.readLink(`${base}/${unit}`)) linkTo(`${base}/${unit}`, target);
-    for (const sub of safe(() => root.list(target), () => undefined) ?? []) {
-      const subRel = `${target}/${sub}`;
-      if (root.readLink(subRel) !== null) continue;
-      const host = root.resolve(subRel);
-      const st = fs.statSync(host);
-      if (st.isFile()) {
-        const t = safe(() => root.readText(subRel), (e) => warn(`${subRel}: ${e}`));
-        if (t !== null && t !== undefined) put(subRel, t);
-      } else if (st.isDirectory() && sub !== 'power' && sub !== 'devices') {
-        for (const f of safe(() => root.list(subRel), () => undefined) ?? []) {
-          const fRel = `${subRel}/${f}`;
-          if (root.readLink(fRel) !== null) continue;
-          if (!fs.statSync(root.resolve(fRel)).isFile()) continue;
-          const t = safe(() => root.readText(fRel), (e) => warn(`${fRel}: ${e}`));
-          if (t !== null && t !== undefined) put(fRel, t);
-        }
-      }
-    }
+    w.mkdir(target);
+    w.copyLink(`${base}/${unit}`);
+    copyPlainFiles(root, w, target, 1);
   }
 }
 
-function safe<T>(fn: () => T, onError: (msg: string) => void): T | undefined {
-  try {
-    return fn();
-  } catch (err) {
-    onError(err instanceof AccessError ? err.message : (err as Error).message);
-    return undefined;
-  }
-}
-
-function isLink(p: string): boolean {
-  try {
-    return fs.lstatSync(p).isSymbolicLink();
-  } catch {
-    return false;
+/** Regular files of a directory, and of its subdirectories down to `depth` (skipping power/ and devices/). */
+function copyPlainFiles(root: Root, w: SnapshotWriter, dir: string, depth: number): void {
+  for (const name of w.attempt(dir, () => root.list(dir)) ?? []) {
+    const rel = `${dir}/${name}`;
+    if (root.readLink(rel) !== null) continue;
+    const st = w.attempt(rel, () => fs.statSync(root.resolve(rel)));
+    if (st?.isFile()) w.copyText(rel);
+    else if (st?.isDirectory() && depth > 0 && name !== 'power' && name !== 'devices') copyPlainFiles(root, w, rel, depth - 1);
   }
 }
