@@ -5,6 +5,7 @@ import type { Root } from '../access/root.js';
 import { PCI_DEVICES_DIR } from '../access/sysfs.js';
 import { CliError } from '../cli/fail.js';
 import { SnapshotWriter } from './snapshot-writer.js';
+import { readKmsg } from '../iommu/kmsg/read-kmsg.js';
 
 /** Plain attributes worth keeping. Never `rom`, `resource*` BAR files or `remove`/`rescan`: reading or touching those has effects. */
 const FUNCTION_FILES = [
@@ -17,7 +18,10 @@ const FUNCTION_FILES = [
 const PRESENCE_FILES = ['reset', 'reset_subordinate'];
 const FUNCTION_LINKS = ['driver', 'iommu_group', 'physfn'];
 /** Machine-wide files the IOMMU verdict reads. */
-const MACHINE_FILES = ['proc/cmdline', 'sys/firmware/acpi/tables/DMAR', 'sys/firmware/acpi/tables/IVRS'];
+const MACHINE_FILES = [
+  'proc/cmdline', 'proc/sys/kernel/osrelease', 'sys/firmware/acpi/tables/DMAR', 'sys/firmware/acpi/tables/IVRS',
+  'sys/firmware/acpi/tables/IORT', 'sys/firmware/acpi/tables/VIOT', 'sys/kernel/debug/iommu/intel/iommu_regset',
+];
 
 export interface CaptureSummary {
   functions: number;
@@ -53,6 +57,12 @@ export function capture(root: Root, access: PciAccess, outDir: string): CaptureS
   }
   // The capture-kernel marker: /proc/vmcore is the old kernel's memory, far too big to copy; its presence is what matters.
   if (root.exists('proc/vmcore')) w.put('proc/vmcore', '', 0o400);
+  // The kernel log as text in dev/kmsg: a regular file there is what `iommu --root` reads back.
+  const kmsg = readKmsg(root);
+  if (kmsg) {
+    for (const p of kmsg.problems) w.warn(p);
+    if (kmsg.text !== '') w.put('dev/kmsg', `${kmsg.text}\n`);
+  }
   return { functions, files: w.files, warnings: w.warnings };
 }
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerScan } from './commands/scan.js';
 import { registerCapture } from './commands/capture.js';
 import { registerMock } from './commands/mock.js';
+import { registerIommu } from './commands/iommu.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './fail.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerScan(program);
   registerCapture(program);
   registerMock(program);
+  registerIommu(program);
   return program;
 }
 

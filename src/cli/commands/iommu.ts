@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { scan } from '../../scan/scan.js';
+import { assessIommu } from '../../iommu/assess.js';
+import { renderIommuReport } from '../../iommu/render-report.js';
+import { openRoot } from '../open-root.js';
+
+export function registerIommu(program: Command): void {
+  program
+    .command('iommu')
+    .description('which DMA case holds: is this a capture kernel, was translation on in the crashed kernel, is it on now, were tables copied (read-only)')
+    .option('--root <dir>', 'directory that stands in for /', '/')
+    .option('--json', 'print the machine-readable document (schema in README)')
+    .option('--kmsg <file>', 'read this kernel log (a saved /dev/kmsg, dmesg or journal export) instead of ROOT/dev/kmsg')
+    .option('--old-log <file>', 'read this file as the crashed kernel\'s log instead of running vmcore-dmesg')
+    .option('--no-registers', 'do not read IOMMU registers through /dev/mem')
+    .action(async (opts: { root: string; json?: boolean; kmsg?: string; oldLog?: string; registers: boolean }) => {
+      const { root, access } = openRoot(opts.root);
+      const result = scan(access, opts.root);
+      const report = await assessIommu(root, result, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderIommuReport(report));
+    });
+}

@@ -1,0 +1,361 @@
+/**
+ * The kernel messages the verdict reads, one entry per message, with every wording found in kernel
+ * sources (drivers/iommu/intel/{iommu,dmar,irq_remapping}.c, drivers/iommu/amd/{init,iommu}.c, older
+ * drivers/pci/intel-iommu.c and drivers/iommu/intel-iommu.c, arch/x86/kernel/amd_iommu.c). Patterns are
+ * not anchored: prefixes differ by version (`DMAR: `, `dmar: `, `DMAR-IR: `, `AMD-Vi: `, a device name
+ * from dev_printk) and are not part of the meaning.
+ */
+export type LogEvent =
+  | { kind: 'linux-version'; release: string }
+  | { kind: 'cmdline'; text: string }
+  | { kind: 'intel-unit'; unit: string; address: string }
+  | { kind: 'intel-drhd'; address: string; flags: number }
+  | { kind: 'intel-cmdline'; state: 'on' | 'off' }
+  | { kind: 'intel-remapping-on' }
+  | { kind: 'intel-init-failed' }
+  | { kind: 'intel-pre-enabled-not-kdump'; unit: string }
+  | { kind: 'intel-copy-attempt' }
+  | { kind: 'intel-copied'; unit: string }
+  | { kind: 'intel-copy-failed'; unit: string }
+  | { kind: 'ir-pre-enabled-not-kdump'; unit: string }
+  | { kind: 'ir-copied'; unit: string }
+  | { kind: 'ir-copy-failed'; unit: string }
+  | { kind: 'ir-enabled'; mode: string }
+  | { kind: 'amd-pre-enabled-not-kdump'; unit: string }
+  | { kind: 'amd-copy-attempt'; verb: 'copy' | 'reuse' }
+  | { kind: 'amd-copied'; verb: 'copied' | 'reused' }
+  | { kind: 'amd-copy-failed'; verb: 'copy' | 'reuse' }
+  | { kind: 'amd-found'; bdf: string | null }
+  | { kind: 'amd-ir-enabled' }
+  | { kind: 'amd-buffers-reused' }
+  | { kind: 'default-domain'; type: string }
+  | { kind: 'fault-status'; status: string }
+  | Fault;
+
+export interface Fault {
+  kind: 'fault';
+  vendor: 'intel' | 'amd';
+  /** `dma` (a translated request was refused) or `irq` (an interrupt-remapping fault). */
+  type: 'dma' | 'irq';
+  /** Segment when the message names it, else null (VT-d fault records carry only bus/dev/fn). */
+  segment: number | null;
+  bus: number;
+  dev: number;
+  fn: number;
+  /** `DMA Read`, `DMA Write`, `IO_PAGE_FAULT`, `ILLEGAL_DEV_TABLE_ENTRY`, `INTR-REMAP`. */
+  access: string;
+  address: string | null;
+  reason: string | null;
+}
+
+export interface MessageSpec {
+  /** Name used in problems about cut lines. */
+  name: string;
+  /** A cut line of this message changes the verdict (its absence or content is evidence). */
+  decisive: boolean;
+  /** The literal start of the message, used to recognise a line cut part-way through it. */
+  phrase: string;
+  re: RegExp;
+  build: (m: RegExpExecArray) => LogEvent;
+}
+
+const hex = (s: string): number => parseInt(s, 16);
+const BDF_FULL = '([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\\.([0-7])';
+
+/** VT-d fault reason numbers were `%02d` (decimal) before 5.x and `0x%02x` after; an `h` suffix means hex too. */
+function faultReason(prefix: string | undefined, digits: string | undefined, suffix: string | undefined): string | null {
+  if (digits === undefined) return null;
+  const n = prefix || suffix ? parseInt(digits, 16) : parseInt(digits, 10);
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+export const MESSAGES: MessageSpec[] = [
+  {
+    name: 'Linux version',
+    decisive: false,
+    phrase: 'Linux version ',
+    re: /Linux version (\S+)/,
+    build: (m) => ({ kind: 'linux-version', release: m[1]! }),
+  },
+  {
+    name: 'command line',
+    decisive: false,
+    phrase: 'Command line: ',
+    re: /^(?:Kernel )?[Cc]ommand line: (.*)$/,
+    build: (m) => ({ kind: 'cmdline', text: m[1]!.trim() }),
+  },
+  {
+    // 4.x+: "DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap … ecap …"; 2.6–3.x: "dmar: IOMMU 0: reg_base_addr …".
+    name: 'unit register base',
+    decisive: false,
+    phrase: ': reg_base_addr ',
+    re: /(?:(dmar\d+)|IOMMU (\d+)): reg_base_addr ([0-9a-f]+) ver/i,
+    build: (m) => ({ kind: 'intel-unit', unit: m[1] ?? `dmar${m[2]}`, address: `0x${m[3]!.toLowerCase().replace(/^0+(?=.)/, '')}` }),
+  },
+  {
+    name: 'DRHD base',
+    decisive: false,
+    phrase: 'DRHD base: ',
+    re: /DRHD base: (?:0x)?([0-9a-f]+) flags: (?:0x)?([0-9a-f]+)/i,
+    build: (m) => ({ kind: 'intel-drhd', address: `0x${m[1]!.toLowerCase().replace(/^0+(?=.)/, '')}`, flags: hex(m[2]!) }),
+  },
+  {
+    // intel_iommu_setup(): "DMAR: IOMMU enabled|disabled" (4.x+), "Intel-IOMMU: enabled|disabled" (2.6–3.x).
+    name: 'intel_iommu= option',
+    decisive: false,
+    phrase: 'IOMMU enabled',
+    re: /(?:\b(?:DMAR|dmar): IOMMU |Intel-IOMMU: )(enabled|disabled)\s*$/,
+    build: (m) => ({ kind: 'intel-cmdline', state: m[1] === 'enabled' ? 'on' : 'off' }),
+  },
+  {
+    // Printed at the end of intel_iommu_init() once DMA remapping is set up ("PCI-DMA: " prefix before 3.x).
+    name: 'VT-d initialised',
+    decisive: true,
+    phrase: 'Intel(R) Virtualization Technology for Directed I/O',
+    re: /Intel\(R\) Virtualization Technology for Directed I\/O/,
+    build: () => ({ kind: 'intel-remapping-on' }),
+  },
+  {
+    name: 'VT-d init failed',
+    decisive: true,
+    phrase: 'Initialization failed',
+    re: /DMAR: Initialization failed|IOMMU: dmar init failed/,
+    build: () => ({ kind: 'intel-init-failed' }),
+  },
+  {
+    name: 'translation enabled outside kdump',
+    decisive: true,
+    phrase: 'Translation was enabled for ',
+    re: /Translation was enabled for (dmar\d+) but we are not in kdump mode/,
+    build: (m) => ({ kind: 'intel-pre-enabled-not-kdump', unit: m[1]! }),
+  },
+  {
+    name: 'translation already enabled',
+    decisive: true,
+    phrase: 'Translation already enabled - trying to copy translation structures',
+    re: /Translation already enabled - trying to copy translation structures/,
+    build: () => ({ kind: 'intel-copy-attempt' }),
+  },
+  {
+    name: 'translation tables copied',
+    decisive: true,
+    phrase: 'Copied translation tables from previous kernel for ',
+    re: /Copied translation tables from previous kernel for (dmar\d+)/,
+    build: (m) => ({ kind: 'intel-copied', unit: m[1]! }),
+  },
+  {
+    name: 'translation table copy failed',
+    decisive: true,
+    phrase: 'Failed to copy translation tables from previous kernel for ',
+    re: /Failed to copy translation tables from previous kernel for (dmar\d+)/,
+    build: (m) => ({ kind: 'intel-copy-failed', unit: m[1]! }),
+  },
+  {
+    name: 'IRQ remapping enabled outside kdump',
+    decisive: false,
+    phrase: 'IRQ remapping was enabled on ',
+    re: /IRQ remapping was enabled on (dmar\d+) but we are not in kdump mode/,
+    build: (m) => ({ kind: 'ir-pre-enabled-not-kdump', unit: m[1]! }),
+  },
+  {
+    name: 'IR table copied',
+    decisive: false,
+    phrase: 'Copied IR table for ',
+    re: /Copied IR table for (dmar\d+) from previous kernel/,
+    build: (m) => ({ kind: 'ir-copied', unit: m[1]! }),
+  },
+  {
+    name: 'IR table copy failed',
+    decisive: false,
+    phrase: 'Failed to copy IR table for ',
+    re: /Failed to copy IR table for (dmar\d+) from previous kernel/,
+    build: (m) => ({ kind: 'ir-copy-failed', unit: m[1]! }),
+  },
+  {
+    name: 'IRQ remapping enabled',
+    decisive: false,
+    phrase: 'Enabled IRQ remapping in ',
+    re: /Enabled IRQ remapping in (x2apic|xapic) mode/,
+    build: (m) => ({ kind: 'ir-enabled', mode: m[1]! }),
+  },
+  {
+    name: 'AMD translation enabled outside kdump',
+    decisive: true,
+    phrase: 'Translation was enabled for IOMMU:',
+    re: /Translation was enabled for IOMMU:(\d+) but we are not in kdump mode/,
+    build: (m) => ({ kind: 'amd-pre-enabled-not-kdump', unit: `ivhd${m[1]}` }),
+  },
+  {
+    // "…trying to copy…" up to 6.17, "…trying to reuse…" since the 6.18 rework.
+    name: 'AMD translation already enabled',
+    decisive: true,
+    phrase: 'Translation is already enabled - trying to ',
+    re: /Translation is already enabled - trying to (copy|reuse) translation structures/,
+    build: (m) => ({ kind: 'amd-copy-attempt', verb: m[1] as 'copy' | 'reuse' }),
+  },
+  {
+    name: 'AMD device table copied',
+    decisive: true,
+    phrase: 'Copied DEV table from previous kernel',
+    re: /(Copied|Reused) DEV table from previous kernel/,
+    build: (m) => ({ kind: 'amd-copied', verb: m[1] === 'Copied' ? 'copied' : 'reused' }),
+  },
+  {
+    name: 'AMD device table copy failed',
+    decisive: true,
+    phrase: 'Failed to copy DEV table from previous kernel',
+    re: /Failed to (copy|reuse) DEV table from previous kernel/,
+    build: (m) => ({ kind: 'amd-copy-failed', verb: m[1] as 'copy' | 'reuse' }),
+  },
+  {
+    // amd_iommu_init_pci(): "pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40" (5.x+),
+    // "AMD-Vi: Found IOMMU at 0000:00:00.2 cap 0x40" (3.x–4.x). Printed once the unit is enabled.
+    name: 'AMD IOMMU found',
+    decisive: true,
+    phrase: 'Found IOMMU',
+    re: new RegExp(`(?:${BDF_FULL}: )?AMD-Vi: Found IOMMU(?: at ${BDF_FULL})? cap 0x[0-9a-f]+`, 'i'),
+    build: (m) => ({ kind: 'amd-found', bdf: m[1] ? `${m[1]}:${m[2]}:${m[3]}.${m[4]}` : m[5] ? `${m[5]}:${m[6]}:${m[7]}.${m[8]}` : null }),
+  },
+  {
+    name: 'AMD interrupt remapping',
+    decisive: false,
+    phrase: 'AMD-Vi: Interrupt remapping enabled',
+    re: /AMD-Vi: Interrupt remapping enabled/,
+    build: () => ({ kind: 'amd-ir-enabled' }),
+  },
+  {
+    name: 'AMD buffers reused',
+    decisive: false,
+    phrase: 'event/command buffer',
+    re: /Re-?using (?:the )?event\/command buffers? from the previous kernel/i,
+    build: () => ({ kind: 'amd-buffers-reused' }),
+  },
+  {
+    name: 'default domain type',
+    decisive: false,
+    phrase: 'Default domain type: ',
+    re: /iommu: Default domain type: (\w+)/,
+    build: (m) => ({ kind: 'default-domain', type: m[1]! }),
+  },
+  {
+    name: 'fault status',
+    decisive: false,
+    phrase: 'DRHD: handling fault status reg ',
+    re: /DRHD: handling fault status reg ([0-9a-f]+)/i,
+    build: (m) => ({ kind: 'fault-status', status: `0x${m[1]!.toLowerCase()}` }),
+  },
+  {
+    // Every VT-d DMA fault wording:
+    //   2.6–4.1  "DMAR:[DMA Read] Request device [00:02.0] fault addr 7fe00000 \nDMAR:[fault reason 06] …"
+    //   4.2–4.x  "DMAR: [DMA Read] Request device [00:02.0] fault addr 7fe00000 [fault reason 06] …"
+    //   5.0–5.6  "DMAR: [DMA Read] Request device [00:02.0] PASID ffffffff fault addr … [fault reason 06] …"
+    //   5.7      "DMAR: [DMA Read NO_PASID] Request device [0x00:0x02.0] fault addr 0x… [fault reason 0x06] …"
+    //   5.8+     "DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x… [fault reason 0x06] …"
+    //            "DMAR: [DMA Write PASID 0x2] Request device [00:02.0] fault addr 0x… [fault reason 0x05] …"
+    name: 'VT-d DMA fault',
+    decisive: false,
+    phrase: '] Request device [',
+    re: /\[(DMA (?:Read|Write))(?: NO_PASID| PASID (?:0x)?[0-9a-f]+| w\/o PASID| w\/ PASID (?:0x)?[0-9a-f]+)?\] Request device \[(?:0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7])\](?: PASID [0-9a-f]+)? fault addr (?:0x)?([0-9a-f]+)(?:\s*\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*))?/i,
+    build: (m) => ({
+      kind: 'fault',
+      vendor: 'intel',
+      type: 'dma',
+      segment: null,
+      bus: hex(m[2]!),
+      dev: hex(m[3]!),
+      fn: Number(m[4]),
+      access: m[1]!,
+      address: `0x${m[5]!.toLowerCase()}`,
+      reason: faultReason(m[6], m[7], m[8]) === null ? null : `${faultReason(m[6], m[7], m[8])}${m[9] ? ` ${m[9].trim()}` : ''}`,
+    }),
+  },
+  {
+    //   2.6–4.1  "INTR-REMAP: Request device [[f0:1f.0] fault index 21\nINTR-REMAP:[fault reason 34] …"
+    //   4.2+     "DMAR: [INTR-REMAP] Request device [f0:1f.0] fault index 21 [fault reason 34] …" (0x… since 5.7)
+    name: 'VT-d interrupt-remapping fault',
+    decisive: false,
+    phrase: 'Request device [',
+    re: /(?:\[INTR-REMAP\]|INTR-REMAP:) Request device \[\[?(?:0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7])\] fault index (?:0x)?([0-9a-f]+)(?:\s*\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*))?/i,
+    build: (m) => ({
+      kind: 'fault',
+      vendor: 'intel',
+      type: 'irq',
+      segment: null,
+      bus: hex(m[1]!),
+      dev: hex(m[2]!),
+      fn: Number(m[3]),
+      access: 'INTR-REMAP',
+      address: null,
+      reason: faultReason(m[5], m[6], m[7]) === null ? null : `${faultReason(m[5], m[6], m[7])}${m[8] ? ` ${m[8].trim()}` : ''}`,
+    }),
+  },
+  {
+    // AMD events that name a device in the text:
+    //   2.6–4.x  "AMD-Vi: Event logged [IO_PAGE_FAULT device=0a:00.0 domain=0x001d address=0x… flags=0x0000]"
+    //            (2.6: "AMD IOMMU: Event logged [" then the rest as a second printk, i.e. a line of its own)
+    //   5.x+     "AMD-Vi: Event logged [IO_PAGE_FAULT device=0000:0a:00.0 domain=… address=… flags=…]" (no pci_dev)
+    //            "iommu ivhd0: AMD-Vi: Event logged [ILLEGAL_DEV_TABLE_ENTRY device=0000:00:14.0 pasid=… …]"
+    name: 'AMD-Vi event',
+    decisive: false,
+    phrase: 'Event logged [',
+    re: /\b(IO_PAGE_FAULT|ILLEGAL_DEV_TABLE_ENTRY|DEV_TAB_HARDWARE_ERROR|PAGE_TAB_HARDWARE_ERROR|INVALID_DEVICE_REQUEST|RMP_PAGE_FAULT|RMP_HW_ERROR) (?:device|deice)=(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])\b(?:.*?address=(0x[0-9a-f]+))?/i,
+    build: (m) => ({
+      kind: 'fault',
+      vendor: 'amd',
+      type: 'dma',
+      segment: m[2] ? hex(m[2]) : null,
+      bus: hex(m[3]!),
+      dev: hex(m[4]!),
+      fn: Number(m[5]),
+      access: m[1]!,
+      address: m[6] ? m[6].toLowerCase() : null,
+      reason: null,
+    }),
+  },
+  {
+    //   4.19+    "xhci_hcd 0000:47:00.1: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0032 address=0x… flags=0x0000]"
+    //            (pci_err() on the device: the device is the prefix; 6.x may add " vflags=0x…")
+    name: 'AMD-Vi device event',
+    decisive: false,
+    phrase: 'AMD-Vi: Event logged [',
+    re: new RegExp(`${BDF_FULL}: AMD-Vi: Event logged \\[(IO_PAGE_FAULT|RMP_PAGE_FAULT) domain=0x[0-9a-f]+(?: pasid=0x[0-9a-f]+)? address=(0x[0-9a-f]+)`, 'i'),
+    build: (m) => ({
+      kind: 'fault',
+      vendor: 'amd',
+      type: 'dma',
+      segment: hex(m[1]!),
+      bus: hex(m[2]!),
+      dev: hex(m[3]!),
+      fn: Number(m[4]),
+      access: m[5]!,
+      address: m[6]!.toLowerCase(),
+      reason: null,
+    }),
+  },
+  {
+    // 5.x+ "AMD-Vi: Event logged [Device not attached to domain properly]" then "  device=0000:00:14.0 domain=0x0000".
+    name: 'AMD-Vi unattached device',
+    decisive: false,
+    phrase: 'device=',
+    re: new RegExp(`^\\s*(?:AMD-Vi:\\s+)?device=${BDF_FULL} domain=0x[0-9a-f]+\\s*$`, 'i'),
+    build: (m) => ({
+      kind: 'fault',
+      vendor: 'amd',
+      type: 'dma',
+      segment: hex(m[1]!),
+      bus: hex(m[2]!),
+      dev: hex(m[3]!),
+      fn: Number(m[4]),
+      access: 'IO_PAGE_FAULT (device not attached to a domain)',
+      address: null,
+      reason: null,
+    }),
+  },
+];
+
+/** The old two-line VT-d fault's second line: "DMAR:[fault reason 06] PTE Read access is not set". */
+export const FAULT_REASON_LINE = /^(?:DMAR|INTR-REMAP):\s?\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*)$/i;
+
+export function reasonFromLine(m: RegExpExecArray): string {
+  return `${faultReason(m[1], m[2], m[3])}${m[4] ? ` ${m[4].trim()}` : ''}`;
+}

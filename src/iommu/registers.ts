@@ -1,0 +1,272 @@
+import * as fs from 'node:fs';
+import type { Root } from '../access/root.js';
+import { describeError } from './describe-error.js';
+import { parseRegset } from './debugfs-regset.js';
+import { hexAddress } from './acpi/bytes.js';
+
+/** VT-d register offsets and bits (drivers/iommu/intel/iommu.h). */
+export const VTD = {
+  VER: 0x00,
+  CAP: 0x08,
+  ECAP: 0x10,
+  GSTS: 0x1c,
+  RTADDR: 0x20,
+  /** GSTS bit 31: DMA translation enabled. */
+  TES: 0x8000_0000,
+  /** GSTS bit 30: root table pointer set. */
+  RTPS: 0x4000_0000,
+  /** GSTS bit 25: interrupt remapping enabled. */
+  IRES: 0x0200_0000,
+  /** RTADDR bit 10: scalable-mode root table. */
+  RTADDR_SMT: 1n << 10n,
+} as const;
+
+/** AMD-Vi MMIO offsets (drivers/iommu/amd/amd_iommu_types.h). */
+export const AMDVI = {
+  DEV_TABLE: 0x00,
+  CONTROL: 0x18,
+  EXT_FEATURES: 0x30,
+  /** CONTROL bit 0: IommuEn. */
+  IOMMU_EN: 1n,
+} as const;
+
+export interface UnitToRead {
+  name: string;
+  vendor: 'intel' | 'amd';
+  base: bigint;
+}
+
+export interface RegisterValues {
+  unit: string;
+  vendor: 'intel' | 'amd';
+  base: string;
+  /** `mmio:dev/mem` (mapped or read now), `debugfs` (the driver's own dump). */
+  source: string;
+  gsts?: number;
+  rtaddr?: bigint;
+  ver?: number;
+  cap?: bigint;
+  ecap?: bigint;
+  control?: bigint;
+  devTable?: bigint;
+  extFeatures?: bigint;
+}
+
+export interface RegisterResult {
+  values: RegisterValues[];
+  problems: string[];
+  /** What happened to access, for the evidence list (`dev/mem refused: EPERM …`). */
+  notes: string[];
+}
+
+interface Window {
+  read32(offset: number): number;
+  read64(offset: number): bigint;
+  close(): void;
+}
+
+const MEM = 'dev/mem';
+const REGSET = 'sys/kernel/debug/iommu/intel/iommu_regset';
+
+/**
+ * Read each unit's status registers: GSTS/RTADDR (and VER/CAP/ECAP to check the window is really the
+ * unit) for VT-d, the control register for AMD-Vi. `dev/mem` under the root is mapped through koffi when
+ * it is the character device, or read with pread when it is a regular file (a mock root's sparse file
+ * holding register values at the unit's physical address). When it is refused or short, the Intel
+ * driver's debugfs dump is tried for the units it still lacks.
+ */
+export async function readRegisters(root: Root, units: UnitToRead[], io: RegisterIo = {}): Promise<RegisterResult> {
+  const result: RegisterResult = { values: [], problems: [], notes: [] };
+  if (units.length === 0) return result;
+  const missing = new Set(units.map((u) => u.name));
+
+  const opener = await memOpener(root, result, io);
+  if (opener) {
+    try {
+      for (const u of units) {
+        let w: Window | null = null;
+        try {
+          w = opener.map(u.base);
+          const v = u.vendor === 'intel' ? readVtd(w, u) : readAmd(w, u);
+          const bogus = implausible(v);
+          if (bogus) {
+            result.problems.push(`${MEM} at ${hexAddress(u.base)} (${u.name}): ${bogus}; values not used`);
+          } else {
+            v.source = `mmio:${MEM}`;
+            result.values.push(v);
+            missing.delete(u.name);
+          }
+        } catch (err) {
+          result.problems.push(`${MEM} at ${hexAddress(u.base)} (${u.name}): ${describeMemError(err)}`);
+        } finally {
+          w?.close();
+        }
+      }
+    } finally {
+      opener.close();
+    }
+  }
+
+  const intelMissing = units.filter((u) => u.vendor === 'intel' && missing.has(u.name));
+  if (intelMissing.length > 0) fromDebugfs(root, intelMissing, result);
+  return result;
+}
+
+function readVtd(w: Window, u: UnitToRead): RegisterValues {
+  return {
+    unit: u.name,
+    vendor: 'intel',
+    base: hexAddress(u.base),
+    source: '',
+    ver: w.read32(VTD.VER),
+    cap: w.read64(VTD.CAP),
+    ecap: w.read64(VTD.ECAP),
+    gsts: w.read32(VTD.GSTS),
+    rtaddr: w.read64(VTD.RTADDR),
+  };
+}
+
+function readAmd(w: Window, u: UnitToRead): RegisterValues {
+  return {
+    unit: u.name,
+    vendor: 'amd',
+    base: hexAddress(u.base),
+    source: '',
+    devTable: w.read64(AMDVI.DEV_TABLE),
+    control: w.read64(AMDVI.CONTROL),
+    extFeatures: w.read64(AMDVI.EXT_FEATURES),
+  };
+}
+
+/** All-ones is what a read of an unclaimed or blocked MMIO address returns, never a real status. */
+function implausible(v: RegisterValues): string | null {
+  if (v.vendor === 'intel' && v.gsts === 0xffff_ffff && v.ver === 0xffff_ffff) return 'registers read all ones (no unit at this address, or access blocked)';
+  if (v.vendor === 'amd' && v.control === 0xffff_ffff_ffff_ffffn) return 'control register reads all ones (no unit at this address, or access blocked)';
+  return null;
+}
+
+/** How a register file is opened; tests replace it to see a refusal (root cannot be refused by mode bits). */
+export interface RegisterIo {
+  openFile?: (host: string) => number;
+}
+
+interface MemOpener {
+  map(base: bigint): Window;
+  close(): void;
+}
+
+async function memOpener(root: Root, result: RegisterResult, io: RegisterIo): Promise<MemOpener | null> {
+  let host: string;
+  let st: fs.Stats;
+  try {
+    host = root.resolve(MEM);
+    st = fs.statSync(host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    result.notes.push(code === 'ENOENT' ? `${MEM} absent: registers not read` : `${MEM}: ${describeError(err)}`);
+    if (code !== 'ENOENT') result.problems.push(`${MEM}: ${describeError(err)}`);
+    return null;
+  }
+  if (st.isFile()) return fileOpener(host, result, io.openFile ?? ((h) => fs.openSync(h, fs.constants.O_RDONLY)));
+  if (!st.isCharacterDevice()) {
+    result.problems.push(`${MEM} is neither the memory device nor a register file; registers not read`);
+    return null;
+  }
+  // Only now, for a real device, load the FFI.
+  let devmem: typeof import('../../native-bindings/devmem.js');
+  try {
+    devmem = await import('../../native-bindings/devmem.js');
+    await devmem.loadFfi();
+  } catch (err) {
+    result.problems.push(`${MEM}: the FFI binding could not be loaded (${describeError(err)}); registers not read`);
+    return null;
+  }
+  let fd: number;
+  try {
+    fd = devmem.openDevMem(host);
+  } catch (err) {
+    result.problems.push(`${MEM}: ${describeMemError(err)}`);
+    result.notes.push(`${MEM} refused: ${describeMemError(err)}`);
+    return null;
+  }
+  return {
+    map: (base) => devmem.mapPhysical(fd, base),
+    close: () => fs.closeSync(fd),
+  };
+}
+
+/** A regular file standing in for /dev/mem: pread at the physical address, each read checked for length. */
+function fileOpener(host: string, result: RegisterResult, open: (host: string) => number): MemOpener | null {
+  let fd: number;
+  try {
+    fd = open(host);
+  } catch (err) {
+    result.problems.push(`${MEM}: ${describeMemError(err)}`);
+    result.notes.push(`${MEM} refused: ${describeMemError(err)}`);
+    return null;
+  }
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(8);
+  const read = (base: bigint, offset: number, width: 4 | 8): bigint => {
+    const at = base + BigInt(offset);
+    const n = fs.readSync(fd, buf, 0, width, at);
+    if (n < width) {
+      throw Object.assign(new Error(`short read: ${n} of ${width} bytes at ${hexAddress(at)} (file ends at ${hexAddress(size)})`), { code: 'SHORT' });
+    }
+    return width === 4 ? BigInt(buf.readUInt32LE(0)) : buf.readBigUInt64LE(0);
+  };
+  return {
+    map: (base) => ({
+      read32: (o) => Number(read(base, o, 4)),
+      read64: (o) => read(base, o, 8),
+      close: () => undefined,
+    }),
+    close: () => fs.closeSync(fd),
+  };
+}
+
+function fromDebugfs(root: Root, units: UnitToRead[], result: RegisterResult): void {
+  let text: string | null;
+  try {
+    text = root.readText(REGSET);
+  } catch (err) {
+    result.problems.push(`${REGSET}: ${describeError(err)}`);
+    return;
+  }
+  if (text === null) {
+    result.notes.push(`${REGSET} absent (CONFIG_INTEL_IOMMU_DEBUGFS off, debugfs not mounted, or the driver not running)`);
+    return;
+  }
+  const parsed = parseRegset(text);
+  result.problems.push(...parsed.problems.map((p) => `${REGSET}: ${p}`));
+  for (const u of units) {
+    const base = hexAddress(u.base);
+    const found = parsed.units.find((r) => r.base === base) ?? parsed.units.find((r) => r.name === u.name);
+    if (!found) continue;
+    const g = found.registers.get('GSTS');
+    if (g === undefined) {
+      result.problems.push(`${REGSET}: ${found.name} has no GSTS line`);
+      continue;
+    }
+    result.values.push({
+      unit: u.name,
+      vendor: 'intel',
+      base,
+      source: 'debugfs',
+      gsts: Number(g),
+      rtaddr: found.registers.get('RTADDR'),
+      ver: found.registers.has('VER') ? Number(found.registers.get('VER')) : undefined,
+      cap: found.registers.get('CAP'),
+      ecap: found.registers.get('ECAP'),
+    });
+  }
+}
+
+function describeMemError(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'EPERM' || code === 'EACCES') {
+    return `${code}: access refused (CONFIG_STRICT_DEVMEM/IO_STRICT_DEVMEM while a driver claims the region, kernel lockdown, or not root)`;
+  }
+  if (code === 'SHORT') return (err as Error).message;
+  return describeError(err);
+}
