@@ -3,6 +3,9 @@ import { registerScan } from './commands/scan.js';
 import { registerCapture } from './commands/capture.js';
 import { registerMock } from './commands/mock.js';
 import { registerIommu } from './commands/iommu.js';
+import { registerPlan } from './commands/plan.js';
+import { registerExplain } from './commands/explain.js';
+import { registerQuirks } from './commands/quirks.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './fail.js';
 
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
   registerCapture(program);
   registerMock(program);
   registerIommu(program);
+  registerPlan(program);
+  registerExplain(program);
+  registerQuirks(program);
   return program;
 }
 

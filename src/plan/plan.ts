@@ -38,6 +38,8 @@ export interface PlanStep {
   d3hotDelayMs: number;
   /** Methods to try, in order, if `method` fails with "not supported" (the kernel's chain semantics). */
   fallbacks: PlanMethod[];
+  /** The register-level reset the step comes to: `flr`, `af_flr`, `pm`, `bus`, `device_specific`, … (for `kernel`/`vfio`, what the kernel tries first). */
+  underlying?: string;
 }
 
 export interface PlanEntry {
@@ -54,4 +56,6 @@ export interface Plan {
   unresettable: PlanEntry[];
   /** contract: out of scope (bridges, host bridges, the IOMMU, policy, case 1). */
   excluded: PlanEntry[];
+  /** Machine-wide facts behind the plan: selectors that matched nothing, a machine-wide PM delay, IOMMU report problems. */
+  notes: string[];
 }

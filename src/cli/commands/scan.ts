@@ -3,6 +3,8 @@ import { scan } from '../../scan/scan.js';
 import { renderTree } from '../../scan/render-tree.js';
 import { writeScanJson } from '../../scan/write-json.js';
 import { openRoot } from '../open-root.js';
+import { kernelFlagsFor } from '../../quirks/kernel-flags.js';
+import { defaultTable } from '../../quirks/load.js';
 
 export function registerScan(program: Command): void {
   program
@@ -12,7 +14,8 @@ export function registerScan(program: Command): void {
     .option('--json', 'print the machine-readable document (schema in README)')
     .action((opts: { root: string; json?: boolean }) => {
       const { access } = openRoot(opts.root);
-      const result = scan(access, opts.root);
+      // The kernel's NO_*_RESET quirk flags, from the default table's kernel-derived entries.
+      const result = scan(access, opts.root, { flagsFor: kernelFlagsFor(defaultTable()) });
       if (opts.json) writeScanJson(result, (chunk) => process.stdout.write(chunk));
       else process.stdout.write(renderTree(result));
     });

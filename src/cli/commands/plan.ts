@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { buildPlan } from '../../plan/build-plan.js';
+import { renderPlan } from '../../plan/render-plan.js';
+import { addPlanOptions, gatherPlanInputs, type PlanOptions } from './plan-inputs.js';
+
+export function registerPlan(program: Command): void {
+  addPlanOptions(
+    program
+      .command('plan')
+      .description('decide, per function, whether and how it would be reset, and why (never writes anything)'),
+  ).action(async (opts: PlanOptions) => {
+    const inputs = await gatherPlanInputs(opts);
+    const plan = buildPlan({ scan: inputs.scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy });
+    process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 1)}\n` : renderPlan(plan, inputs.scan));
+  });
+}

@@ -1,0 +1,288 @@
+import type { IommuCase, IommuReport } from '../iommu/iommu-report.js';
+import type { ScanDevice } from '../scan/scan-result.js';
+import { evaluate, fallbacksFor, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
+import { buildContext, busCheck, quirkNote, type PlanContext, type PlanInput } from './context.js';
+import type { Plan, PlanEntry, PlanMethod, PlanStep } from './plan.js';
+import { stepTiming, underlyingMethod } from './waits.js';
+import { assignWaves } from './waves.js';
+
+export type { PlanInput } from './context.js';
+export type { Policy } from './policy.js';
+
+/**
+ * The planner: a pure function of the scan, the IOMMU verdict, the quirk table and the policy. Every
+ * decision carries its reasons. Every function of the scan appears exactly once across the steps'
+ * `functions`, `unresettable` and `excluded`.
+ */
+export function buildPlan(input: PlanInput): Plan {
+  return planWithTrace(input).plan;
+}
+
+/** What `explain` shows besides the plan: per function, every candidate method and why it was or was not used. */
+export interface PlanTrace {
+  plan: Plan;
+  ctx: PlanContext;
+  evaluations: Map<string, Evaluation>;
+  /** Step id of each function the plan resets. */
+  stepOf: Map<string, number>;
+}
+
+interface Draft {
+  method: PlanMethod;
+  target: string;
+  functions: string[];
+  reasons: string[];
+  saveRestore: string[];
+  fallbacks: PlanMethod[];
+  timing: ReturnType<typeof stepTiming>;
+  faults: number;
+  rank: number;
+  /** Functions and bridges the step holds: steps sharing none may run concurrently. */
+  resources: string[];
+  underlying: string;
+}
+
+export function planWithTrace(input: PlanInput): PlanTrace {
+  const ctx = buildContext(input);
+  const evaluations = new Map<string, Evaluation>();
+  for (const d of ctx.devices) {
+    if (!ctx.scope.get(d.bdf)!.inScope) continue;
+    const q = ctx.quirks.get(d.bdf)!;
+    if (q.skip) continue;
+    const ev = evaluate(ctx, d);
+    guardVfs(ctx, d, ev);
+    evaluations.set(d.bdf, ev);
+  }
+
+  const covered = new Map<string, Draft>();
+  const drafts: Draft[] = [];
+
+  // Bus resets, one per bridge, largest first so that a bridge below another one already reset is not reset twice.
+  const busRequests = new Map<string, string[]>();
+  for (const [bdf, ev] of evaluations) {
+    if (ev.chosen?.method === 'bus') {
+      const list = busRequests.get(ev.chosen.target!) ?? [];
+      list.push(bdf);
+      busRequests.set(ev.chosen.target!, list);
+    }
+  }
+  const bridges = [...busRequests.keys()].sort((a, b) => ctx.byBdf.get(b)!.below.length - ctx.byBdf.get(a)!.below.length);
+  for (const bridge of bridges) {
+    if (covered.has(bridge) || [...busRequests.get(bridge)!].every((f) => covered.has(f))) continue;
+    const draft = busDraft(ctx, bridge, busRequests.get(bridge)!, evaluations);
+    drafts.push(draft);
+    for (const f of draft.functions) covered.set(f, draft);
+  }
+
+  // Function-level resets; a PF reset by FLR takes its VFs with it, so PFs go before VFs.
+  const pfsFirst = [...ctx.devices.filter((d) => d.physfn === null), ...ctx.devices.filter((d) => d.physfn !== null)];
+  for (const d of pfsFirst) {
+    const ev = evaluations.get(d.bdf);
+    if (!ev?.chosen || covered.has(d.bdf) || ev.chosen.method === 'bus') continue;
+    const draft = functionDraft(ctx, d, ev, ev.chosen, covered);
+    drafts.push(draft);
+    for (const f of draft.functions) covered.set(f, draft);
+  }
+  const steps = finish(drafts, input.policy.waveSize);
+  const stepOf = new Map<string, number>();
+  for (const s of steps) for (const f of s.functions) stepOf.set(f, s.id);
+
+  const unresettable: PlanEntry[] = [];
+  const excluded: PlanEntry[] = [];
+  for (const d of ctx.devices) {
+    if (stepOf.has(d.bdf)) continue;
+    const scope = ctx.scope.get(d.bdf)!;
+    if (!scope.inScope) {
+      excluded.push({ bdf: d.bdf, reason: scope.reason! });
+      continue;
+    }
+    const q = ctx.quirks.get(d.bdf)!;
+    if (q.skip) {
+      unresettable.push({ bdf: d.bdf, reason: `the table says to leave it alone: ${quirkNote(q.skip)}` });
+      continue;
+    }
+    unresettable.push({ bdf: d.bdf, reason: unresettableReason(d, evaluations.get(d.bdf)!) });
+  }
+  const plan: Plan = { iommuCase: ctx.planCase, steps, unresettable, excluded, notes: [...ctx.notes, ...iommuNotes(input.iommu)] };
+  return { plan, ctx, evaluations, stepOf };
+}
+
+/** A PF reset by FLR loses its VFs too: not allowed when one of them must not be touched. */
+function guardVfs(ctx: PlanContext, d: ScanDevice, ev: Evaluation): void {
+  if (d.virtfns.length === 0) return;
+  const blocker = d.virtfns.find((vf) => {
+    const s = ctx.scope.get(vf);
+    return s !== undefined && (s.protected || ctx.quirks.get(vf)!.skip !== null);
+  });
+  if (!blocker) return;
+  for (const v of ev.verdicts) {
+    if (v.ok && v.method !== 'bus' && resetsVfs(d, v)) {
+      v.ok = false;
+      v.why = `an FLR of this PF would also reset its VF ${blocker}, which must not be touched (${ctx.scope.get(blocker)!.reason ?? 'table says skip'})`;
+      v.method = null;
+    }
+  }
+  const idx = ev.verdicts.findIndex((v) => v.ok);
+  ev.chosen = idx >= 0 ? ev.verdicts[idx]! : null;
+  ev.fallbacks = ev.chosen ? fallbacksFor(d, ev.chosen, ev.verdicts.slice(idx + 1)) : [];
+}
+
+/** Why the step's functions need a reset: the IOMMU case of each (they share one almost always). */
+function caseReasons(ctx: PlanContext, functions: string[]): string[] {
+  const cases = new Set(functions.filter((f) => ctx.scope.get(f)?.inScope).map((f) => ctx.caseOf(f)));
+  if (cases.size === 0) cases.add(ctx.planCase);
+  return [...cases].map((c) => caseReason(ctx.input.iommu, c));
+}
+
+function caseReason(iommu: IommuReport, kase: IommuCase): string {
+  switch (kase) {
+    case '1':
+      return 'IOMMU case 1 (off in both kernels): stray DMA is harmless; reset because --all was given';
+    case '2':
+      return 'IOMMU case 2 (off before, on now): stale DMA faults until a driver re-initialises the device';
+    case '3a':
+      return 'IOMMU case 3a (on before, ignored now): the old mappings are invalid, corruption likely';
+    case '3b':
+      return 'IOMMU case 3b (on before, off now): stale DMA hits raw physical memory';
+    case '4':
+      return 'IOMMU case 4 (on before and now): stale DMA faults; on some platforms PCI SERR, hangs, failed dumps';
+    default:
+      return `IOMMU case unknown${iommu.missing.length ? ` (missing: ${iommu.missing.join('; ')})` : ''}: reset what is in scope to be safe`;
+  }
+}
+
+function iommuNotes(iommu: IommuReport): string[] {
+  return iommu.problems.map((p) => `iommu: ${p}`);
+}
+
+function faultNote(ctx: PlanContext, functions: string[]): { faults: number; notes: string[] } {
+  let faults = 0;
+  const notes: string[] = [];
+  for (const f of functions) {
+    const n = ctx.faults.get(f) ?? 0;
+    if (n > 0) {
+      faults += n;
+      notes.push(`${f}: ${n} DMA fault${n === 1 ? '' : 's'} logged against it: reset first`);
+    }
+  }
+  return { faults, notes };
+}
+
+/** `info` quirks and scan problems (a truncated config, a function that vanished) of the step's functions. */
+function infoNotes(ctx: PlanContext, functions: string[]): string[] {
+  const out: string[] = [];
+  for (const f of functions) for (const e of ctx.quirks.get(f)?.info ?? []) out.push(`${f}: ${quirkNote(e)}`);
+  for (const f of functions) for (const p of ctx.byBdf.get(f)?.problems ?? []) out.push(`${f}: scan problem: ${p}`);
+  return out;
+}
+
+function rejected(ev: Evaluation, upTo: Verdict): string[] {
+  const out: string[] = [];
+  for (const v of ev.verdicts) {
+    if (v === upTo) break;
+    // "The kernel has no device-specific reset" is true of nearly everything: not worth a line.
+    if (!v.ok && !(v.candidate === 'device_specific' && v.why === NO_DEVICE_SPECIFIC)) out.push(`${ev.bdf}: not ${v.candidate}: ${v.why}`);
+  }
+  return out;
+}
+
+function functionDraft(ctx: PlanContext, d: ScanDevice, ev: Evaluation, v: Verdict, covered: Map<string, Draft>): Draft {
+  const vfs = resetsVfs(d, v) ? d.virtfns.filter((vf) => ctx.byBdf.has(vf) && !covered.has(vf)) : [];
+  const functions = [d.bdf, ...vfs];
+  const method = v.method!;
+  const raw = !(method === 'kernel' || method === 'vfio' || method.startsWith('kernel:'));
+  const timing = stepTiming(ctx, method, d, functions);
+  const fault = faultNote(ctx, functions);
+  const reasons = [...caseReasons(ctx, functions), ...fault.notes];
+  if (ctx.quirks.get(d.bdf)!.prefer) reasons.push(`${d.bdf}: order: ${ev.orderWhy}`);
+  reasons.push(...rejected(ev, v));
+  reasons.push(`${d.bdf}: ${v.candidate}: ${v.why}`);
+  if (vfs.length) reasons.push(`also resets its VF${vfs.length === 1 ? '' : 's'} ${vfs.join(', ')}: an FLR of the PF clears VF Enable (the kernel restores it; VF state is lost)`);
+  else if (d.virtfns.length && v.method !== 'bus') reasons.push(`its VFs are planned on their own: ${v.candidate} is not known to reset them`);
+  reasons.push(...timing.notes, ...infoNotes(ctx, functions));
+  reasons.push(raw ? `config space of ${d.bdf} is saved before and restored after` : 'the kernel saves and restores config space around it');
+  const parent = d.parent;
+  return {
+    method,
+    target: d.bdf,
+    functions,
+    reasons,
+    saveRestore: raw ? [d.bdf] : [],
+    fallbacks: ev.fallbacks,
+    timing,
+    faults: fault.faults,
+    rank: ctx.order.get(d.bdf)!,
+    resources: parent ? [...functions, parent] : functions,
+    underlying: underlyingMethod(d, method),
+  };
+}
+
+function busDraft(ctx: PlanContext, bridge: string, requesters: string[], evaluations: Map<string, Evaluation>): Draft {
+  const check = busCheck(ctx, bridge);
+  const functions = check.radius;
+  const bd = ctx.byBdf.get(bridge)!;
+  const timing = stepTiming(ctx, 'bus', bd, functions);
+  const fault = faultNote(ctx, functions);
+  const reasons = [...caseReasons(ctx, functions), ...fault.notes, `${check.why}; Bridge Control bit 6 (Secondary Bus Reset) on ${bridge}`];
+  for (const f of requesters) {
+    const ev = evaluations.get(f)!;
+    reasons.push(...rejected(ev, ev.chosen!));
+    if (ctx.byBdf.get(f)!.staleResetMethods.includes('bus')) reasons.push(`${f}: the kernel lists bus but would refuse it at reset time (other functions on its bus): done on the bridge instead`);
+  }
+  for (const f of functions) {
+    const ev = evaluations.get(f);
+    if (ev?.chosen && ev.chosen.method !== 'bus') reasons.push(`${f} would have used ${ev.chosen.method}; the bus reset resets it anyway`);
+  }
+  reasons.push(...timing.notes, ...infoNotes(ctx, [bridge, ...functions]));
+  reasons.push(`config space of all ${functions.length} function${functions.length === 1 ? '' : 's'} below ${bridge} is saved before and restored after`);
+  return {
+    method: 'bus',
+    target: bridge,
+    functions,
+    reasons,
+    saveRestore: functions,
+    fallbacks: [],
+    timing,
+    faults: fault.faults,
+    rank: ctx.order.get(bridge)!,
+    resources: [bridge, ...functions],
+    underlying: 'bus',
+  };
+}
+
+/** Order (faulting first, then lspci order), waves, ids. */
+function finish(drafts: Draft[], waveSize: number | undefined): PlanStep[] {
+  const byPriority = [...drafts].sort((a, b) => b.faults - a.faults || a.rank - b.rank);
+  const waves = assignWaves(byPriority.map((d) => d.resources), waveSize);
+  const ordered = byPriority.map((d, i) => ({ d, wave: waves[i]!, i })).sort((a, b) => a.wave - b.wave || a.i - b.i);
+  const steps: PlanStep[] = ordered.map(({ d, wave }, idx) => ({
+    id: idx + 1,
+    method: d.method,
+    target: d.target,
+    functions: d.functions,
+    independentOf: [],
+    wave,
+    reasons: d.reasons,
+    saveRestore: d.saveRestore,
+    waits: d.timing.waits,
+    delayAfterMs: d.timing.delayAfterMs,
+    d3hotDelayMs: d.timing.d3hotDelayMs,
+    fallbacks: d.fallbacks,
+    underlying: d.underlying,
+  }));
+  // Steps of one wave share no function or bridge: each may run concurrently with the rest of its wave.
+  const byWave = new Map<number, number[]>();
+  for (const s of steps) {
+    const list = byWave.get(s.wave) ?? [];
+    list.push(s.id);
+    byWave.set(s.wave, list);
+  }
+  for (const s of steps) s.independentOf = byWave.get(s.wave)!.filter((id) => id !== s.id);
+  return steps;
+}
+
+function unresettableReason(d: ScanDevice, ev: Evaluation): string {
+  const parts = ev.verdicts.map((v) => `${v.candidate}: ${v.why}`);
+  const problems = d.problems.length ? ` (scan problems: ${d.problems.join('; ')})` : '';
+  return `no safe reset method${problems}: ${parts.join('; ')}`;
+}

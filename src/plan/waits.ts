@@ -1,0 +1,111 @@
+import type { ScanDevice } from '../scan/scan-result.js';
+import { quirkNote, type PlanContext } from './context.js';
+import type { PlanMethod, PlanWait } from './plan.js';
+
+/** PCI_PM_D3HOT_WAIT: the kernel's default D3hot delay (drivers/pci/pci.h). */
+export const D3HOT_DEFAULT_MS = 10;
+/** PCI_PM_D3COLD_WAIT: readiness delay after a bus reset unless a quirk or _DSM says otherwise. */
+export const D3COLD_DEFAULT_MS = 100;
+/** Conventional PCI: Tpvrh + Trhfa before the first config access after reset (pci_bridge_wait_for_secondary_bus). */
+export const CONVENTIONAL_RESET_MS = 1000;
+
+export interface StepTiming {
+  waits: PlanWait[];
+  delayAfterMs: number;
+  d3hotDelayMs: number;
+  notes: string[];
+}
+
+/** The register-level method a plan method comes to: what the kernel tries first for `kernel`/`vfio`. */
+export function underlyingMethod(d: ScanDevice, method: PlanMethod): string {
+  if (method.startsWith('kernel:')) return method.slice(7);
+  if (method === 'kernel' || method === 'vfio') return (d.resetMethods ?? [])[0] ?? 'unknown';
+  return method;
+}
+
+/** The D3hot delay of a PM reset of d: max(dev->d3hot_delay, pci_pm_d3hot_delay), as pci_pm_reset() sleeps. */
+export function d3hotDelay(ctx: PlanContext, d: ScanDevice): { ms: number; notes: string[] } {
+  const q = ctx.quirks.get(d.bdf)!;
+  const own = q.d3hotMs ? q.d3hotMs.value : D3HOT_DEFAULT_MS;
+  const notes: string[] = [];
+  if (q.d3hotMs) notes.push(`D3hot delay ${own} ms (${quirkNote(q.d3hotMs.from)})`);
+  const global = ctx.globalD3hot;
+  if (global && global.ms > own) {
+    notes.push(`D3hot delay raised to ${global.ms} ms machine-wide by ${global.bdf} (${quirkNote(global.entry)})`);
+    return { ms: global.ms, notes };
+  }
+  return { ms: own, notes };
+}
+
+/**
+ * Waits a step implies, for reports and for the executor's deadline budget: the minimum the spec and
+ * the kernel mandate (the readiness poll that follows can take up to 60 s and is not listed).
+ * `target` is the function for function-level steps and the bridge for a raw bus reset.
+ */
+export function stepTiming(ctx: PlanContext, method: PlanMethod, target: ScanDevice, functions: string[]): StepTiming {
+  const waits: PlanWait[] = [];
+  const notes: string[] = [];
+  const fn = method === 'bus' ? null : target;
+  const m = fn ? underlyingMethod(fn, method) : 'bus';
+  const d3 = d3hotDelay(ctx, fn ?? target);
+  if (m === 'flr' || m === 'af_flr') {
+    if (m === 'flr' && fn?.pcie?.transactionsPending) {
+      waits.push({ what: 'pending-transactions', ms: 700 });
+      notes.push('DevSta Transactions Pending is set now: up to 700 ms of polling before the FLR (pci_wait_for_pending)');
+    }
+    waits.push({ what: m, ms: fn?.immediateReadiness ? 0 : 100 });
+  } else if (m === 'pm') {
+    waits.push({ what: 'd3hot', ms: d3.ms }, { what: 'd3hot->d0', ms: d3.ms });
+    notes.push(...d3.notes);
+  } else if (m === 'bus') {
+    const bridge = method === 'bus' ? target : ctx.byBdf.get(target.parent ?? '') ?? null;
+    waits.push({ what: 'bus-reset', ms: 2 });
+    if (bridge) {
+      const w = secondaryBusWait(ctx, bridge, method === 'bus');
+      waits.push({ what: 'secondary-bus', ms: w.ms });
+      notes.push(w.note);
+    }
+  }
+  let delayAfterMs = 0;
+  const consider = method === 'bus' ? [target.bdf, ...functions] : functions;
+  for (const b of consider) {
+    const q = ctx.quirks.get(b);
+    if (q?.waitMs && q.waitMs.value > delayAfterMs) {
+      delayAfterMs = q.waitMs.value;
+      notes.push(`waits ${delayAfterMs} ms after the reset for ${b} (${quirkNote(q.waitMs.from)})`);
+    }
+  }
+  if (delayAfterMs > 0) waits.push({ what: 'quirk-delay', ms: delayAfterMs });
+  return { waits, delayAfterMs, d3hotDelayMs: d3.ms, notes };
+}
+
+/**
+ * pci_bridge_wait_for_secondary_bus(): delay = the largest d3cold_delay on the secondary bus (100 ms
+ * unless a quirk says otherwise); conventional PCI waits 1000 + delay; a port of at most 5 GT/s waits
+ * delay; a faster port with DLL Link Active reporting waits 20 ms, the link, then delay; without it
+ * 1000 + delay. The 6.18 kernel waits nothing below a PCIe-to-PCI bridge (it is not a downstream port);
+ * a raw reset waits the conventional 1000 + delay there, as PCI r3.0 Trhfa asks.
+ */
+export function secondaryBusWait(ctx: PlanContext, bridge: ScanDevice, raw: boolean): { ms: number; note: string } {
+  let delay = D3COLD_DEFAULT_MS;
+  let from = '';
+  for (const c of bridge.below) {
+    const cd = ctx.byBdf.get(c);
+    if (!cd || cd.parent !== bridge.bdf) continue;
+    const q = ctx.quirks.get(c);
+    if (q?.d3coldMs && q.d3coldMs.value > delay) {
+      delay = q.d3coldMs.value;
+      from = ` (${c}: ${quirkNote(q.d3coldMs.from)})`;
+    }
+  }
+  const pcie = bridge.pcie;
+  if (pcie === null) return { ms: CONVENTIONAL_RESET_MS + delay, note: `conventional PCI bridge ${bridge.bdf}: ${CONVENTIONAL_RESET_MS} + ${delay} ms before config access${from}` };
+  if (bridge.pcieType === 'pcie_to_pci_bridge') {
+    if (raw) return { ms: CONVENTIONAL_RESET_MS + delay, note: `conventional bus below PCIe-to-PCI bridge ${bridge.bdf}: ${CONVENTIONAL_RESET_MS} + ${delay} ms before config access (Trhfa; the 6.18 kernel itself waits nothing here)${from}` };
+    return { ms: 0, note: `the kernel waits nothing below PCIe-to-PCI bridge ${bridge.bdf} (not a downstream port)` };
+  }
+  const speed = pcie.maxLinkSpeed ?? 1;
+  if (speed <= 2) return { ms: delay, note: `port ${bridge.bdf} at most 5 GT/s: ${delay} ms, then poll for readiness${from}` };
+  if (pcie.dllLinkActiveReporting) return { ms: 20 + delay, note: `port ${bridge.bdf} above 5 GT/s: 20 ms, wait for Data Link Layer Link Active (up to 1 s), then ${delay} ms${from}` };
+  return { ms: CONVENTIONAL_RESET_MS + delay, note: `port ${bridge.bdf} above 5 GT/s without DLL Link Active reporting: ${CONVENTIONAL_RESET_MS} + ${delay} ms${from}` };
+}
