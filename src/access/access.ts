@@ -25,6 +25,11 @@ export interface PciAccess {
   readAttribute(bdf: string, name: string): string | null;
   /** Write a text attribute (`reset`, `reset_method`). */
   writeAttribute(bdf: string, name: string, value: string): void;
+  /**
+   * The same write without blocking the event loop: a write to `reset` blocks in the kernel for the whole
+   * reset (100 ms to seconds), so concurrent resets need it. Optional; callers fall back to writeAttribute.
+   */
+  writeAttributeAsync?(bdf: string, name: string, value: string): Promise<void>;
   /** Root-relative canonical target of a link in the function's directory (`driver`, `iommu_group`, `physfn`); null when absent. */
   readLink(bdf: string, name: string): string | null;
   /** Names in the function's directory (to find `virtfn*` links). */

@@ -86,6 +86,27 @@ export class SysfsAccess implements PciAccess {
   }
 
   /**
+   * writeAttribute on libuv's thread pool, so a `reset` write that blocks in the kernel for the whole
+   * reset leaves the event loop free (concurrent resets: size the pool with UV_THREADPOOL_SIZE).
+   */
+  async writeAttributeAsync(bdf: string, name: string, value: string): Promise<void> {
+    const host = this.attrPath(bdf, name);
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(host, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      throw AccessError.from(err, host, `cannot open ${name} for writing`);
+    }
+    try {
+      await fh.write(value);
+    } catch (err) {
+      throw AccessError.from(err, host, `write of ${JSON.stringify(value)} refused`);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
    * The link's target as a root-relative path, resolved lexically (never followed, so never outside the
    * root): `driver`, `iommu_group`, `physfn` and `virtfnN` are read for the name they point at.
    */

@@ -1,7 +1,8 @@
 /**
  * The executor's report (`run/pci-reset-agent/report.json`, `apply --json`), contract with other tools
- * (issue #5). Names marked contract keep their encodings.
+ * (issue #5). Names marked contract keep their encodings; the rest are additions.
  */
+import type { IommuCase } from '../iommu/iommu-report.js';
 import type { PlanMethod } from '../plan/plan.js';
 
 export type StepStatus = 'ok' | 'failed' | 'abandoned' | 'skipped';
@@ -12,6 +13,8 @@ export interface RestoreMismatch {
   register: string;
   expected: number;
   actual: number;
+  /** The bits compared (status and self-clearing bits are not). */
+  mask?: number;
 }
 
 export interface StepWaitRecord {
@@ -19,20 +22,82 @@ export interface StepWaitRecord {
   ms: number;
 }
 
-export interface StepReport {
-  id: number;
+/** One method tried on a step: the planned one, then its fallbacks. */
+export interface StepAttempt {
   method: PlanMethod;
+  /** `ok`, `not-supported` (the next one was tried), `failed`, `abandoned`. */
+  result: 'ok' | 'not-supported' | 'failed' | 'abandoned';
+  detail?: string;
+}
+
+export interface StepReport {
+  /** contract */
+  id: number;
+  /** contract: the method the plan chose (see `methodUsed` for the one that did the reset). */
+  method: PlanMethod;
+  /** contract */
   target: string;
+  /** contract */
   functions: string[];
+  /** contract */
   status: StepStatus;
+  /** contract */
   durationMs: number;
-  /** errno-style code and phase: `EIO in save 0000:03:00.0 config read at 0x10`. */
+  /** contract: errno-style code and phase: `EIO in save 0000:03:00.0: config read of BAR0@0x10: …`. */
   error?: string;
+  /** contract */
   restoreMismatches: RestoreMismatch[];
+  /** Every wait the step spent, mandated or polling, in order. */
   waits: StepWaitRecord[];
+  wave: number;
+  /** The method that did the reset (a fallback when the planned one was not supported); null when none did. */
+  methodUsed: PlanMethod | null;
+  attempts: StepAttempt[];
+  /** Milliseconds from the start of execution to the start of the step. */
+  startMs: number;
+  /** Functions whose config space the agent saved and wrote back itself. */
+  restored: string[];
+  /** Things worth knowing that are not failures: a pending-transaction timeout, a kept-off Bus Master, reset_method put back. */
+  notes: string[];
+}
+
+export interface ApplySummary {
+  ok: number;
+  failed: number;
+  abandoned: number;
+  skipped: number;
+  /** Functions in `ok` steps. */
+  functionsReset: number;
 }
 
 export interface ApplyReport {
+  /** contract */
   durationMs: number;
+  /** contract */
   steps: StepReport[];
+  /** Report format version. */
+  schema: 1;
+  /** ISO time the run started. */
+  startedAt: string;
+  root: string;
+  /** `sysfs` for a real run, `simulator` for `--simulate`. */
+  backend: string;
+  /** Time was virtual (`--simulate --virtual-time`): durations are what a real run would take. */
+  virtualTime: boolean;
+  /** Capture-kernel evidence was found (or assumed with --simulate --assume-capture-kernel). */
+  captureKernel: boolean;
+  /** No capture kernel and --allow-live given: only functions with no driver (or forced) were reset. */
+  live: boolean;
+  iommuCase: IommuCase | null;
+  deadlineMs: number;
+  deadlineReached: boolean;
+  readyTimeoutMs: number;
+  summary: ApplySummary;
+  /** Exit status the command returns for this report (see README). */
+  exitStatus: number;
+  /** Functions the plan left alone, with the planner's reason. */
+  unresettable: { bdf: string; reason: string }[];
+  excluded: { bdf: string; reason: string }[];
+  /** Non-fatal problems of the run (quirk table, IOMMU evidence, kmsg, lock recovery). */
+  problems: string[];
 }

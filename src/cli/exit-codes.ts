@@ -8,4 +8,12 @@ export const EXIT = {
   FAILED: 1,
   /** Bad command line. */
   USAGE: 2,
+  /** apply: some steps failed, or a restored register did not read back; the report says which. Not a crash. */
+  APPLY_PARTIAL: 3,
+  /** apply: the deadline came first; what was left is abandoned (the report says which). */
+  APPLY_DEADLINE: 4,
+  /** apply: no capture-kernel evidence and no --allow-live: nothing was done. */
+  APPLY_REFUSED_LIVE: 5,
+  /** apply: another agent holds ROOT/run/pci-reset-agent/apply.lock: nothing was done. */
+  APPLY_LOCKED: 6,
 } as const;

@@ -6,6 +6,7 @@ import { registerIommu } from './commands/iommu.js';
 import { registerPlan } from './commands/plan.js';
 import { registerExplain } from './commands/explain.js';
 import { registerQuirks } from './commands/quirks.js';
+import { registerApply } from './commands/apply.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './fail.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerExplain(program);
   registerQuirks(program);
+  registerApply(program);
   return program;
 }
 

@@ -1,0 +1,59 @@
+import { DeadlineError, MethodError } from './method-error.js';
+import type { ResetOutcome } from './methods/method.js';
+import type { SaveSession } from './save-restore/session.js';
+import type { StepContext } from './step-context.js';
+import { waitReady } from './wait-ready.js';
+
+/** SR-IOV r1.1 3.3.3.1: after VF Enable, 100 ms before a VF is touched (pci_restore_iov_state() sleeps as long). */
+export const VF_ENABLE_DELAY_MS = 100;
+
+/**
+ * After the mandated wait: wait for each function to answer, write its state back as soon as it does,
+ * then do the same for what depends on it (a bridge's children once its bus numbers are back, a PF's
+ * VFs 100 ms after VF Enable). Branches run concurrently; a function that never answers is given up on
+ * at its own timeout, the others continue. Throws the first deadline, else a summary of the failures.
+ */
+export async function bringUp(ctx: StepContext, session: SaveSession, outcome: ResetOutcome): Promise<void> {
+  const failures: MethodError[] = [];
+  let deadline: DeadlineError | null = null;
+  const topo = ctx.env.topo;
+
+  const visit = async (bdf: string): Promise<void> => {
+    if (!session.has(bdf) || session.isRestored(bdf)) return;
+    try {
+      await waitReady(ctx, bdf, outcome.reason, outcome.giveUp ? { giveUp: outcome.giveUp } : {});
+    } catch (err) {
+      if (err instanceof DeadlineError) deadline ??= err;
+      else if (err instanceof MethodError) failures.push(err);
+      else throw err;
+      const behind = topo.dependents(bdf).filter((d) => session.has(d));
+      if (behind.length) ctx.note(`${behind.join(', ')} not restored: behind ${bdf}, which did not come back`);
+      return;
+    }
+    const result = session.restore(bdf);
+    ctx.env.log.info({ event: 'step.restored', step: ctx.step.id, bdf }, `${bdf} restored`);
+    if (result.errors.length) failures.push(new MethodError('EIO', 'restore', bdf, result.errors.join('; ')));
+    const deps = topo.dependents(bdf).filter((d) => session.has(d));
+    if (!deps.length) return;
+    const vfs = new Set(topo.vfs(bdf));
+    if (result.vfEnabled && deps.some((d) => vfs.has(d))) {
+      try {
+        await ctx.wait('vf-enable', VF_ENABLE_DELAY_MS);
+      } catch (err) {
+        if (err instanceof DeadlineError) deadline ??= err;
+        return;
+      }
+    }
+    await Promise.all(deps.map(visit));
+  };
+
+  const results = await Promise.allSettled(outcome.roots.map(visit));
+  const crashed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (crashed) throw crashed.reason;
+  if (deadline) throw deadline;
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    const first = failures[0]!;
+    throw new MethodError(first.code, first.phase, first.bdf, `${first.detail}; and ${failures.length - 1} more: ${failures.slice(1).map((f) => f.message).join('; ')}`);
+  }
+}

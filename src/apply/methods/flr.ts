@@ -1,0 +1,50 @@
+import * as R from '../../config/registers.js';
+import { waitPending } from '../wait-pending.js';
+import { waitReady } from '../wait-ready.js';
+import type { ResetMethod } from './method.js';
+import { BRIDGE_REFUSAL, disableDevice, isBridge } from './quiesce.js';
+import { quirkDelay } from './step-delays.js';
+
+/**
+ * The quirk table can say a function does FLR although DevCap does not advertise it (the kernel's
+ * device-specific resets that call pcie_flr() directly); the planner then records it in the step's reasons.
+ */
+function plannedDespiteDevCap(reasons: string[], bdf: string): boolean {
+  return reasons.some((r) => r.startsWith(`${bdf}: flr: DevCap FLR- but it does FLR`));
+}
+
+/**
+ * pcie_flr(): Bus Master off, wait for Transactions Pending (0/100/200/400 ms), Initiate Function Level
+ * Reset (DevCtl bit 15), 100 ms unless Immediate Readiness, then poll until the function answers.
+ */
+export const flr: ResetMethod = {
+  name: 'flr',
+  probe(ctx) {
+    const layout = ctx.layout(ctx.target);
+    if (isBridge(layout)) return BRIDGE_REFUSAL;
+    if (!layout.pcie) return 'no PCI Express capability';
+    if (!layout.pcie.flr && !plannedDespiteDevCap(ctx.step.reasons, ctx.target)) return 'DevCap does not advertise Function Level Reset';
+    return null;
+  },
+  clears: (ctx) => [ctx.target, ...ctx.env.topo.vfs(ctx.target)],
+  observes: () => [],
+  async reset(ctx) {
+    const bdf = ctx.target;
+    const layout = ctx.layout(bdf);
+    const cap = layout.pcie!.offset;
+    disableDevice(ctx, bdf);
+    if (!(await waitPending(ctx, bdf, cap + R.PCI_EXP_DEVSTA, R.PCI_EXP_DEVSTA_TRPND, 'DevSta'))) {
+      ctx.note('timed out waiting for pending transaction; performing function level reset anyway');
+    }
+    const ctl = ctx.read(bdf, cap + R.PCI_EXP_DEVCTL, 2, 'DevCtl');
+    ctx.write(bdf, cap + R.PCI_EXP_DEVCTL, 2, ctl | R.PCI_EXP_DEVCTL_BCR_FLR, 'DevCtl');
+    ctx.phase = 'wait';
+    // PCIe r4.0 6.6.2: a function must complete FLR within 100 ms and may drop requests until then.
+    if (!layout.immediateReadiness) await ctx.wait('flr', 100);
+    await quirkDelay(ctx);
+    await waitReady(ctx, bdf, 'FLR');
+    const after = ctx.read(bdf, cap + R.PCI_EXP_DEVCTL, 2, 'DevCtl');
+    if (after & R.PCI_EXP_DEVCTL_BCR_FLR) ctx.fail('EIO', bdf, 'Initiate Function Level Reset still reads 1 after the reset (broken function)');
+    return { roots: [bdf], reason: 'FLR' };
+  },
+};

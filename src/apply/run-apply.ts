@@ -1,0 +1,202 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { PciAccess } from '../access/access.js';
+import { SysfsAccess } from '../access/sysfs.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { CliError } from '../cli/fail.js';
+import { gatherPlanInputs, type PlanOptions } from '../cli/commands/plan-inputs.js';
+import { formatBdf, parseBdf } from '../pci/bdf.js';
+import { buildPlan } from '../plan/build-plan.js';
+import { loadSimulator } from '../simulator/load.js';
+import { simulatedVfio } from '../simulator/sim-vfio.js';
+import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
+import type { ApplyReport, ApplySummary } from './apply-report.js';
+import { Deadline } from './deadline.js';
+import { ExecTopology } from './exec-topology.js';
+import { executePlan } from './execute.js';
+import { guardPlan } from './live-guard.js';
+import { acquireLock, LockHeld, RUN_DIR, runDir, type LockHandle } from './lock.js';
+import { createApplyLog } from './log.js';
+import type { VfioBackend } from './methods/vfio-backend.js';
+import { renderReport } from './render-report.js';
+
+/**
+ * Default deadline for the whole run (ms). A kdump run must end well inside the runner's hard limit
+ * (PRA_TIMEOUT 90 s, and systemd's TimeoutStartSec) and leave the dump most of the boot: a typical run
+ * is one or two waves of 100 ms to 2 s resets; 30 s is room for a few waves of the slowest legal case
+ * (a >5 GT/s port: 1 s of link training, 100 ms, then a device answering with RRS for seconds).
+ */
+export const DEFAULT_DEADLINE_MS = 30000;
+/**
+ * Default per-function readiness timeout after the mandated wait (ms). The kernel allows 60 s
+ * (PCIE_RESET_READY_POLL_MS); the spec's limit is 1 s unless the function answers RRS. 10 s gives slow
+ * RRS devices room and still lets a dead function cost only a third of the deadline.
+ */
+export const DEFAULT_READY_TIMEOUT_MS = 10000;
+
+export interface ApplyOptions extends PlanOptions {
+  deadline: number;
+  readyTimeout: number;
+  allowLive?: boolean;
+  force: string[];
+  simulate?: boolean;
+  virtualTime?: boolean;
+  /** --simulate only: rehearse as if this were a capture kernel even without evidence. */
+  assumeCaptureKernel?: boolean;
+}
+
+export interface ApplyIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** plan, guard, lock, execute, report: the `apply` command. Returns the exit status. */
+export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number> {
+  if (!opts.simulate && opts.virtualTime) throw new CliError('--virtual-time needs --simulate (a real run waits in real time)', EXIT.USAGE);
+  if (!opts.simulate && opts.assumeCaptureKernel) throw new CliError('--assume-capture-kernel needs --simulate', EXIT.USAGE);
+  const force = opts.force.map((f) => {
+    const b = parseBdf(f);
+    if (!b) throw new CliError(`--force ${f}: not a PCI address (DDDD:BB:dd.f)`, EXIT.USAGE);
+    return formatBdf(b);
+  });
+
+  const clock: Clock = opts.simulate && opts.virtualTime ? new VirtualClock() : new RealClock();
+  const t0 = clock.now();
+  const startedAt = new Date().toISOString();
+  const inputs = await gatherPlanInputs(opts);
+  const { root, scan } = inputs;
+  for (const f of force) {
+    if (!scan.devices.some((d) => d.bdf === f)) throw new CliError(`--force ${f}: no such function under ${opts.root}`, EXIT.USAGE);
+  }
+  const captureKernel = inputs.iommu.captureKernel || (opts.simulate === true && opts.assumeCaptureKernel === true);
+  const plan = buildPlan({ scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy });
+
+  const kmsgPath = !opts.simulate && root.exists('dev/kmsg') ? root.resolve('dev/kmsg') : null;
+  const logs = createApplyLog({ kmsgPath, write: io.err });
+  const { log } = logs;
+  const problems: string[] = [...inputs.problems, ...plan.notes];
+  let lock: LockHandle | null = null;
+  try {
+    log.info(
+      { event: 'apply.start', root: opts.root, backend: opts.simulate ? 'simulator' : 'sysfs', captureKernel, iommuCase: plan.iommuCase, steps: plan.steps.length, deadlineMs: opts.deadline },
+      `apply: ${plan.steps.length} step(s) planned, IOMMU case ${plan.iommuCase}`,
+    );
+    const guard = guardPlan(plan, scan, { captureKernel, allowLive: opts.allowLive === true, force });
+    if (guard.kind === 'refuse') {
+      log.error({ event: 'apply.refused', reason: 'live-system' }, guard.message);
+      io.err(`pci-reset-agent: ${guard.message}\n`);
+      return EXIT.APPLY_REFUSED_LIVE;
+    }
+    problems.push(...guard.notes);
+
+    if (!opts.simulate) {
+      try {
+        lock = acquireLock(root);
+      } catch (err) {
+        if (err instanceof LockHeld) {
+          log.error({ event: 'apply.locked', pid: err.pid, lock: err.path }, err.message);
+          io.err(`pci-reset-agent: ${err.message}\n`);
+          return EXIT.APPLY_LOCKED;
+        }
+        throw new CliError(`cannot take the lock under ${path.join(opts.root, RUN_DIR)}: ${(err as Error).message}`);
+      }
+      if (lock.recovered) {
+        log.warn({ event: 'lock.recovered', lock: lock.path }, lock.recovered);
+        problems.push(lock.recovered);
+      }
+    }
+
+    let access: PciAccess;
+    let vfio: () => Promise<VfioBackend>;
+    if (opts.simulate) {
+      const sim = loadSimulator(root, { clock });
+      access = sim;
+      vfio = async () => simulatedVfio(sim);
+    } else {
+      access = new SysfsAccess(root);
+      let backend: Promise<VfioBackend> | null = null;
+      vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root)));
+    }
+    const result = await executePlan(plan, {
+      access,
+      clock,
+      log,
+      topo: new ExecTopology(scan),
+      deadline: new Deadline(clock, t0 + opts.deadline),
+      readyTimeoutMs: opts.readyTimeout,
+      vfio,
+    }, { skip: guard.skip });
+    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the process exits when those writes return`);
+
+    const summary = summarise(result.steps);
+    const report: ApplyReport = {
+      durationMs: Math.round((clock.now() - t0) * 1000) / 1000,
+      steps: result.steps,
+      schema: 1,
+      startedAt,
+      root: opts.root,
+      backend: access.name,
+      virtualTime: clock.virtual,
+      captureKernel,
+      live: guard.live,
+      iommuCase: plan.iommuCase,
+      deadlineMs: opts.deadline,
+      deadlineReached: result.deadlineReached,
+      readyTimeoutMs: opts.readyTimeout,
+      summary,
+      exitStatus: EXIT.OK,
+      unresettable: plan.unresettable,
+      excluded: plan.excluded,
+      problems,
+    };
+    report.exitStatus = exitStatus(report);
+    if (!opts.simulate) {
+      try {
+        const file = writeReport(runDir(root), report);
+        log.info({ event: 'apply.report', file }, `report written to ${file}`);
+      } catch (err) {
+        const msg = `cannot write the report under ${path.join(opts.root, RUN_DIR)}: ${(err as Error).message}`;
+        log.error({ event: 'apply.report_failed' }, msg);
+        report.problems.push(msg);
+        if (report.exitStatus === EXIT.OK) report.exitStatus = EXIT.FAILED;
+      }
+    }
+    report.problems.push(...logs.problems);
+    log[report.exitStatus === EXIT.OK ? 'info' : 'warn'](
+      { event: 'apply.end', status: report.exitStatus, durationMs: report.durationMs, ...summary, deadlineReached: report.deadlineReached },
+      `apply done: ${summary.ok} ok, ${summary.failed} failed, ${summary.abandoned} abandoned, ${summary.skipped} skipped`,
+    );
+    io.out(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderReport(report));
+    return report.exitStatus;
+  } finally {
+    lock?.release();
+    logs.close();
+  }
+}
+
+function summarise(steps: ApplyReport['steps']): ApplySummary {
+  const count = (s: string): number => steps.filter((x) => x.status === s).length;
+  return {
+    ok: count('ok'),
+    failed: count('failed'),
+    abandoned: count('abandoned'),
+    skipped: count('skipped'),
+    functionsReset: steps.filter((s) => s.status === 'ok').reduce((n, s) => n + s.functions.length, 0),
+  };
+}
+
+/** Deadline beats partial failure; a register that did not read back is a partial failure too. */
+export function exitStatus(r: Pick<ApplyReport, 'deadlineReached' | 'steps'>): number {
+  if (r.deadlineReached || r.steps.some((s) => s.status === 'abandoned')) return EXIT.APPLY_DEADLINE;
+  if (r.steps.some((s) => s.status === 'failed' || s.restoreMismatches.length > 0)) return EXIT.APPLY_PARTIAL;
+  return EXIT.OK;
+}
+
+/** ROOT/run/pci-reset-agent/report.json, written aside and renamed so a reader never sees half of it. */
+function writeReport(dir: string, report: ApplyReport): string {
+  const file = path.join(dir, 'report.json');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(report, null, 1)}\n`, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+  return file;
+}

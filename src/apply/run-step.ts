@@ -1,0 +1,248 @@
+import type { PlanMethod, PlanStep } from '../plan/plan.js';
+import type { RestoreMismatch, StepAttempt, StepReport, StepStatus, StepWaitRecord } from './apply-report.js';
+import { bringUp } from './bring-up.js';
+import { DeadlineError, MethodError, describeFailure } from './method-error.js';
+import type { ResetMethod } from './methods/method.js';
+import { methodFor } from './methods/table.js';
+import { SaveSession } from './save-restore/session.js';
+import { StepContext, type ExecEnv } from './step-context.js';
+
+type AttemptResult = StepAttempt['result'];
+
+/**
+ * Runs one plan step: the planned method, then its fallbacks while the kernel's "not supported" comes
+ * back. Around each raw register reset: save every function it clears, reset, bring each back and
+ * restore it, and on every path write back what is left and read everything back.
+ */
+export class StepRunner {
+  private readonly attempts: StepAttempt[] = [];
+  private readonly waits: StepWaitRecord[] = [];
+  private readonly notes: string[] = [];
+  private readonly restored = new Set<string>();
+  private mismatches: RestoreMismatch[] = [];
+  private ctx: StepContext | null = null;
+  private abandoned = false;
+  private startedAt = 0;
+  private finished: StepReport | null = null;
+
+  constructor(
+    private readonly env: ExecEnv,
+    readonly step: PlanStep,
+    /** Clock time the run started, for `startMs`. */
+    private readonly runStart: number,
+  ) {}
+
+  async run(): Promise<StepReport> {
+    const { step, env } = this;
+    this.startedAt = env.clock.now();
+    env.log.info({ event: 'step.start', step: step.id, wave: step.wave, method: step.method, target: step.target, functions: step.functions }, `step ${step.id}: ${step.method} on ${step.target}`);
+    const chain = [...new Set<PlanMethod>([step.method, ...(step.fallbacks ?? [])])];
+    let status: StepStatus = 'failed';
+    let error: string | undefined;
+    let used: PlanMethod | null = null;
+    for (const m of chain) {
+      if (this.abandoned) break;
+      const impl = methodFor(m);
+      if (!impl) {
+        this.attempt(m, 'not-supported', `this agent does not know the method ${JSON.stringify(m)}`);
+        continue;
+      }
+      const ctx = new StepContext(env, step, m);
+      this.ctx = ctx;
+      let why: string | null;
+      try {
+        why = impl.probe(ctx);
+      } catch (err) {
+        this.absorb(ctx);
+        error = describeFailure(err);
+        this.attempt(m, 'failed', error);
+        break;
+      }
+      if (why) {
+        this.absorb(ctx);
+        this.attempt(m, 'not-supported', why);
+        env.log.info({ event: 'step.not_supported', step: step.id, method: m, target: step.target }, `${m} not supported on ${step.target}: ${why}`);
+        continue;
+      }
+      const { result, detail } = await this.tryMethod(impl, ctx);
+      this.absorb(ctx);
+      this.attempt(m, result, detail);
+      if (result === 'ok') {
+        status = 'ok';
+        used = m;
+        error = undefined;
+        break;
+      }
+      error = detail;
+      if (result === 'not-supported') continue;
+      status = result;
+      break;
+    }
+    if (status !== 'ok' && this.attempts.every((a) => a.result === 'not-supported')) {
+      error = `no method in the chain applies: ${this.attempts.map((a) => `${a.method}: ${a.detail}`).join('; ')}`;
+    }
+    return this.finish(status, used, error);
+  }
+
+  /**
+   * The step is still blocked (in the kernel) when the run must end: put back what must be put back
+   * (reset_method) and report it abandoned. Config writes are not attempted: the kernel may be mid-reset.
+   */
+  abandonNow(reason: string): StepReport {
+    if (this.finished) return this.finished;
+    this.abandoned = true;
+    if (this.ctx) {
+      this.ctx.runCleanups();
+      this.absorb(this.ctx);
+      this.attempt(this.ctx.method, 'abandoned', reason);
+    }
+    return this.finish('abandoned', null, reason);
+  }
+
+  private async tryMethod(impl: ResetMethod, ctx: StepContext): Promise<{ result: AttemptResult; detail?: string }> {
+    const { env, step } = this;
+    const session = new SaveSession(env.access, (b) => ctx.layout(b));
+    ctx.phase = 'save';
+    try {
+      const clears = [...impl.clears(ctx)];
+      // The planner's saveRestore list too, for a raw method: it may know of functions the reset reaches.
+      if (clears.length) for (const b of step.saveRestore ?? []) if (!clears.includes(b)) clears.push(b);
+      for (const b of clears) {
+        try {
+          session.save(b);
+        } catch (err) {
+          // The function the step is about must be saved before anything is written; others below a
+          // bridge that do not answer now are reset anyway and reported as left at power-on values.
+          if (b === step.target || !(err instanceof MethodError)) throw err;
+          ctx.note(`${b} not saved, it will be left at power-on values: ${err.message}`);
+        }
+      }
+      for (const b of impl.observes(ctx)) {
+        const problem = session.observe(b);
+        if (problem) ctx.note(`cannot check the kernel's restore of ${b}: ${problem}`);
+      }
+    } catch (err) {
+      return { result: 'failed', detail: describeFailure(err) };
+    }
+    if (session.savedFunctions.length) env.log.info({ event: 'step.saved', step: step.id, functions: session.savedFunctions }, `saved ${session.savedFunctions.length} function(s)`);
+
+    ctx.phase = 'reset';
+    let failure: unknown = null;
+    try {
+      const outcome = await impl.reset(ctx);
+      env.log.info({ event: 'step.reset', step: step.id, method: ctx.method, target: step.target }, `${outcome.reason} done on ${step.target}`);
+      await bringUp(ctx, session, outcome);
+    } catch (err) {
+      failure = err;
+    }
+    ctx.runCleanups();
+    if (this.abandoned) return { result: 'abandoned', detail: 'abandoned at the deadline' };
+
+    if (failure instanceof DeadlineError) {
+      const left = session.unrestored();
+      if (left.length) ctx.note(`left at power-on values with Bus Master off, not restored: ${left.join(', ')} (the deadline came inside a mandated wait)`);
+    } else {
+      ctx.phase = 'cleanup';
+      for (const b of session.unrestored()) {
+        if (!answers(env, b)) {
+          ctx.note(`${b} not restored: it does not answer`);
+          continue;
+        }
+        const r = session.restore(b, failure !== null);
+        if (failure !== null) ctx.note(`${b} restored with Bus Master left off after the failure`);
+        for (const e of r.errors) ctx.note(`${b} restore: ${e}`);
+      }
+    }
+    ctx.phase = 'verify';
+    const v = session.verify();
+    this.mismatches.push(...v.mismatches);
+    for (const e of v.errors) ctx.note(`read-back failed: ${e}`);
+    for (const d of v.kernelDifferences) {
+      ctx.note(`after the kernel's own restore ${d.bdf} ${d.register} reads 0x${d.actual.toString(16)} (was 0x${d.expected.toString(16)})`);
+    }
+    for (const m of v.mismatches) {
+      env.log.warn({ event: 'step.mismatch', step: step.id, ...m }, `${m.bdf} ${m.register} reads 0x${m.actual.toString(16)} after restore, expected 0x${m.expected.toString(16)}`);
+    }
+    for (const b of session.restored) this.restored.add(b);
+
+    if (failure === null) return { result: 'ok' };
+    if (failure instanceof DeadlineError) return { result: 'abandoned', detail: failure.message };
+    if (failure instanceof MethodError && failure.notSupported) return { result: 'not-supported', detail: failure.message };
+    return { result: 'failed', detail: describeFailure(failure) };
+  }
+
+  private attempt(method: PlanMethod, result: AttemptResult, detail?: string): void {
+    this.attempts.push(detail === undefined ? { method, result } : { method, result, detail });
+  }
+
+  /** Keep a finished attempt's waits and notes for the step's report. */
+  private absorb(ctx: StepContext): void {
+    for (const w of ctx.waits.splice(0)) {
+      const e = this.waits.find((x) => x.what === w.what);
+      if (e) e.ms = Math.round((e.ms + w.ms) * 1000) / 1000;
+      else this.waits.push({ ...w });
+    }
+    this.notes.push(...ctx.notes.splice(0));
+  }
+
+  private finish(status: StepStatus, used: PlanMethod | null, error: string | undefined): StepReport {
+    if (this.finished) return this.finished;
+    const { step, env } = this;
+    const now = env.clock.now();
+    const report: StepReport = {
+      id: step.id,
+      method: step.method,
+      target: step.target,
+      functions: [...step.functions],
+      status,
+      durationMs: round(now - this.startedAt),
+      ...(error !== undefined ? { error } : {}),
+      restoreMismatches: this.mismatches,
+      waits: this.waits,
+      wave: step.wave,
+      methodUsed: used,
+      attempts: this.attempts,
+      startMs: round(this.startedAt - this.runStart),
+      restored: [...this.restored],
+      notes: this.notes,
+    };
+    this.finished = report;
+    const level = status === 'ok' ? 'info' : status === 'skipped' ? 'info' : 'error';
+    env.log[level]({ event: 'step.end', step: step.id, status, method: used ?? step.method, target: step.target, durationMs: report.durationMs, ...(error ? { error } : {}), mismatches: this.mismatches.length }, `step ${step.id} ${status}${error ? `: ${error}` : ''}`);
+    return report;
+  }
+}
+
+/** One read: does the function answer config cycles right now? */
+function answers(env: ExecEnv, bdf: string): boolean {
+  try {
+    return env.access.readConfigAt(bdf, 0x04, 4) !== 0xffffffff;
+  } catch {
+    return false;
+  }
+}
+
+/** A report for a step that never ran. */
+export function notRunReport(step: PlanStep, status: 'skipped' | 'abandoned', reason: string, startMs: number): StepReport {
+  return {
+    id: step.id,
+    method: step.method,
+    target: step.target,
+    functions: [...step.functions],
+    status,
+    durationMs: 0,
+    error: reason,
+    restoreMismatches: [],
+    waits: [],
+    wave: step.wave,
+    methodUsed: null,
+    attempts: [],
+    startMs: round(startMs),
+    restored: [],
+    notes: [],
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

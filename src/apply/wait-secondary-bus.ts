@@ -1,0 +1,86 @@
+import type { RegisterLayout } from '../config/register-layout.js';
+import * as R from '../config/registers.js';
+import type { StepContext } from './step-context.js';
+
+/** PCI_PM_D3COLD_WAIT: what a function below a reset bridge needs before its first config request (ms). */
+export const D3COLD_DELAY_MS = 100;
+/** Tpvrh + Trhfa before the first config access below a conventional PCI bus (PCI r3.0 4.3.2). */
+export const CONVENTIONAL_RESET_MS = 1000;
+/** PCIE_LINK_RETRAIN_TIMEOUT_MS */
+export const LINK_TIMEOUT_MS = 1000;
+
+/**
+ * The mandated part of pci_bridge_wait_for_secondary_bus() after a secondary bus reset, before the first
+ * config request to anything below. `delayMs` is the largest d3cold delay on the bus (100 ms; a quirk
+ * may raise it).
+ *
+ * - conventional PCI bridge: Tpvrh + Trhfa, 1000 ms + delay;
+ * - port at 5 GT/s or less: delay, then polling (waitReady);
+ * - faster port reporting Data Link Layer Link Active: 20 ms, poll DLLLA every 1 ms up to 1 s (fail
+ *   early, as the kernel does, when the link does not train), then delay;
+ * - faster port without DLLLA reporting: 1000 ms + delay;
+ * - PCIe-to-PCI bridge: its secondary bus is conventional PCI, so Trhfa as for a conventional bridge,
+ *   1000 ms + delay (the 6.18 kernel waits nothing there: it is not a downstream port; the planner budgets
+ *   the same);
+ * - any other bridge that is not a downstream port (a switch upstream port): delay, then polling.
+ */
+export async function waitSecondaryBus(ctx: StepContext, bridge: string, delayMs: number): Promise<void> {
+  const p = ctx.layout(bridge).pcie;
+  if (!p || p.type === 'pcie_to_pci_bridge') {
+    await ctx.wait('secondary-bus', CONVENTIONAL_RESET_MS + delayMs);
+    return;
+  }
+  const downstream = p.type === 'root_port' || p.type === 'downstream_port' || p.type === 'pci_to_pcie_bridge';
+  if (!downstream || p.maxSpeed <= 2) {
+    await ctx.wait('secondary-bus', delayMs);
+    return;
+  }
+  if (!p.dllLinkActiveReporting) {
+    await ctx.wait('secondary-bus', LINK_TIMEOUT_MS + delayMs);
+    return;
+  }
+  await ctx.wait('link-detect', 20);
+  const start = ctx.now();
+  for (;;) {
+    const sta = ctx.read(bridge, p.offset + R.PCI_EXP_LNKSTA, 2, 'LnkSta');
+    if (sta !== 0xffff && sta & R.PCI_EXP_LNKSTA_DLLLA) break;
+    if (ctx.now() - start >= LINK_TIMEOUT_MS) {
+      ctx.fail('ENOTTY', bridge, `Data Link Layer Link Active not set in ${LINK_TIMEOUT_MS} msec`);
+    }
+    await ctx.poll('link-active', 1);
+  }
+  await ctx.wait('secondary-bus', delayMs);
+}
+
+/**
+ * For ports at 5 GT/s or less the kernel stops waiting after 1 s when the port reports DLLLA and the link
+ * is down: the device is gone. Returns that check for waitReady().
+ */
+/**
+ * The readiness delay (the kernel's d3cold_delay, 100 ms unless a quirk raises it) behind a plan's
+ * `secondary-bus` wait, which the planner computes with the same rules as waitSecondaryBus().
+ */
+export function secondaryBusDelay(layout: RegisterLayout, plannedMs: number | undefined): number {
+  if (plannedMs === undefined) return D3COLD_DELAY_MS;
+  const p = layout.pcie;
+  let delay: number;
+  if (!p || p.type === 'pcie_to_pci_bridge') delay = plannedMs - CONVENTIONAL_RESET_MS;
+  else if (p.maxSpeed <= 2 || (p.type !== 'root_port' && p.type !== 'downstream_port' && p.type !== 'pci_to_pcie_bridge')) delay = plannedMs;
+  else if (p.dllLinkActiveReporting) delay = plannedMs - 20;
+  else delay = plannedMs - LINK_TIMEOUT_MS;
+  return Math.max(D3COLD_DELAY_MS, delay);
+}
+
+export function linkGoneCheck(ctx: StepContext, bridge: string): (elapsed: number) => string | null {
+  const p = ctx.layout(bridge).pcie;
+  if (!p || !p.dllLinkActiveReporting || p.maxSpeed > 2) return () => null;
+  return (elapsed) => {
+    if (elapsed < LINK_TIMEOUT_MS - D3COLD_DELAY_MS) return null;
+    try {
+      const sta = ctx.access.readConfigAt(bridge, p.offset + R.PCI_EXP_LNKSTA, 2);
+      return sta & R.PCI_EXP_LNKSTA_DLLLA ? null : `link below ${bridge} is down ${Math.round(elapsed)}ms after the bus reset (device gone)`;
+    } catch {
+      return null;
+    }
+  };
+}

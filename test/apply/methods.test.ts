@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { LAYOUT } from '../../src/mock/config-builder.js';
+import { MockTree } from '../../src/mock/tree-builder.js';
+import type { PlanStep } from '../../src/plan/plan.js';
+import { rig, step, type Rig } from './fixture.js';
+import { endpoint, rootPort, smallTree } from './trees.js';
+
+/**
+ * Run one step and check what every method must guarantee: it is ok, the functions were really reset,
+ * every saved register reads back, nothing outside the step's functions (and the bridge for bus) was
+ * written, no mandated wait was cut short, and device state is what it was before.
+ */
+async function resetAndCheck(r: Rig, s: PlanStep, kinds: string[]): Promise<void> {
+  const before = r.sim.snapshot();
+  const res = await r.run([s]);
+  const report = res.steps[0]!;
+  expect(report.error).toBeUndefined();
+  expect(report.status).toBe('ok');
+  expect(report.restoreMismatches).toEqual([]);
+  expect(r.sim.violations).toEqual([]);
+  expect(new Set(r.sim.resetLog.map((x) => x.kind))).toEqual(new Set(kinds));
+  for (const f of s.functions) expect(r.sim.resetLog.some((x) => x.bdf === f)).toBe(true);
+  const allowed = new Set([...s.functions, s.target]);
+  const writes = r.sim.trace.filter((t) => (t.op === 'writeConfigAt' || t.op === 'writeAttribute') && !allowed.has(t.bdf!));
+  expect(writes).toEqual([]);
+  expect(r.sim.diff(before)).toEqual([]);
+}
+
+describe('every method on the simulator, with save and restore verified', () => {
+  it('flr: Bus Master off, DevCtl bit 15, 100 ms, then restore of every programmed register', async () => {
+    const r = rig(smallTree());
+    const bdf = '0000:01:00.0';
+    await resetAndCheck(r, step({ method: 'flr', target: bdf }), ['flr']);
+    const writes = r.sim.trace.filter((t) => t.op === 'writeConfigAt' && t.bdf === bdf);
+    expect(writes[0]).toMatchObject({ offset: 4, width: 2, value: 0x0400 });
+    expect(writes[1]).toMatchObject({ offset: LAYOUT.pcie + 8, value: 0x593f | 0x8000 });
+    expect(r.clock.now()).toBe(100);
+  });
+
+  it('flr with Immediate Readiness skips the 100 ms', async () => {
+    const r = rig(new MockTree().add(endpoint('0000:00:1f.0', undefined, { immediateReadiness: true })), { defaults: { readyDelayMs: 0 } });
+    await resetAndCheck(r, step({ method: 'flr', target: '0000:00:1f.0' }), ['flr']);
+    expect(r.clock.now()).toBe(0);
+  });
+
+  it('flr refuses a bridge (a switch port FLR takes everything below down)', async () => {
+    const r = rig(smallTree());
+    const res = await r.run([step({ method: 'flr', target: '0000:04:08.0' })]);
+    expect(res.steps[0]!.status).toBe('failed');
+    expect(res.steps[0]!.error).toMatch(/never FLR a bridge/);
+    expect(r.sim.trace.filter((t) => t.op === 'writeConfigAt')).toEqual([]);
+  });
+
+  it('af_flr through the Advanced Features capability', async () => {
+    const tree = new MockTree()
+      .add(rootPort('0000:00:1e.0', 1, 2, { linkSpeed: 1 }))
+      .add({ bdf: '0000:01:00.0', parent: '0000:00:1e.0', vendor: 0x1b21, device: 0x1080, classCode: 0x060401, bridge: { secondaryBus: 2, subordinateBus: 2 }, pcie: { type: 'pcie_to_pci_bridge', linkSpeed: 1 } })
+      .add({ bdf: '0000:02:01.0', parent: '0000:01:00.0', vendor: 0x8086, device: 0x107c, classCode: 0x020000, pm: { version: 2 }, af: { tp: true, flr: true }, msi: true, driver: 'e1000', patchConfig: (b) => ((b[0x3c] = 0x0a), (b[0x52] = 0x81)) });
+    const r = rig(tree);
+    await resetAndCheck(r, step({ method: 'af_flr', target: '0000:02:01.0' }), ['af_flr']);
+  });
+
+  it('pm: D3hot, the d3hot delay the plan gives, D0, the delay again', async () => {
+    const r = rig(smallTree(), { behaviour: { '0000:00:1f.0': { d3hotMs: 40 } } });
+    await resetAndCheck(r, step({ method: 'pm', target: '0000:00:1f.0', d3hotDelayMs: 40 }), ['pm']);
+    expect(r.clock.now()).toBe(80);
+  });
+
+  it('pm is not supported with No_Soft_Reset, and the chain falls back', async () => {
+    const r = rig(new MockTree().add(endpoint('0000:00:1f.0', undefined, { pm: { version: 3, noSoftReset: true } })));
+    const res = await r.run([step({ method: 'pm', target: '0000:00:1f.0', fallbacks: ['flr'] })]);
+    const s = res.steps[0]!;
+    expect(s.status).toBe('ok');
+    expect(s.methodUsed).toBe('flr');
+    expect(s.attempts.map((a) => [a.method, a.result])).toEqual([['pm', 'not-supported'], ['flr', 'ok']]);
+  });
+
+  it('bus on a root port below 5 GT/s: 2 ms pulse, 100 ms, poll, restore', async () => {
+    const r = rig(smallTree());
+    await resetAndCheck(r, step({ method: 'bus', target: '0000:00:02.0', functions: ['0000:02:00.0'] }), ['bus']);
+    const s = r.sim.trace.filter((t) => t.op === 'writeConfigAt' && t.bdf === '0000:00:02.0').map((t) => t.value);
+    expect(s).toEqual([0x0050, 0x0010]);
+  });
+
+  it('bus above 5 GT/s with DLLLA: the link is awaited, then 100 ms; a switch below is restored top-down', async () => {
+    const r = rig(smallTree(), { behaviour: { '0000:00:03.0': { linkUpMs: 300 } } });
+    const below = ['0000:03:00.0', '0000:04:08.0', '0000:05:00.0', '0000:04:09.0', '0000:06:00.0'];
+    await resetAndCheck(r, step({ method: 'bus', target: '0000:00:03.0', functions: below }), ['bus']);
+    const waits = (await Promise.resolve(r.log.events)).filter((e) => e.event === 'step.restored').map((e) => e.bdf);
+    expect(waits.indexOf('0000:03:00.0')).toBeLessThan(waits.indexOf('0000:04:08.0'));
+    expect(waits.indexOf('0000:04:08.0')).toBeLessThan(waits.indexOf('0000:05:00.0'));
+    expect(r.clock.now()).toBeGreaterThanOrEqual(2 + 300 + 100);
+  });
+
+  it('bus above 5 GT/s without DLLLA reporting waits 1000 + 100 ms', async () => {
+    const tree = new MockTree().add(rootPort('0000:00:01.0', 1, 1, { linkSpeed: 4, dllla: false })).add(endpoint('0000:01:00.0', '0000:00:01.0'));
+    const r = rig(tree);
+    const res = await r.run([step({ method: 'bus', target: '0000:00:01.0', functions: ['0000:01:00.0'] })]);
+    expect(res.steps[0]!.status).toBe('ok');
+    expect(res.steps[0]!.waits).toContainEqual({ what: 'secondary-bus', ms: 1100 });
+  });
+
+  it('bus prefers the bridge reset_subordinate file, and checks the kernel restore', async () => {
+    const r = rig(smallTree(), { resetSubordinate: true });
+    const res = await r.run([step({ method: 'bus', target: '0000:00:01.0', functions: ['0000:01:00.0'] })]);
+    const s = res.steps[0]!;
+    expect(s.status).toBe('ok');
+    expect(s.notes.join()).toMatch(/reset_subordinate/);
+    expect(r.sim.resetLog.map((x) => x.kind)).toEqual(['kernel:bus']);
+    expect(r.sim.trace.filter((t) => t.op === 'writeConfigAt')).toEqual([]);
+  });
+
+  it('bus refuses when the bridge has functions the step does not cover', async () => {
+    const r = rig(smallTree());
+    const res = await r.run([step({ method: 'bus', target: '0000:00:03.0', functions: ['0000:05:00.0'] })]);
+    expect(res.steps[0]!.status).toBe('failed');
+    expect(res.steps[0]!.error).toMatch(/would also reset 0000:03:00.0/);
+  });
+
+  it('a bus fallback of a function step resets its parent bridge when it is alone below it', async () => {
+    const r = rig(smallTree());
+    r.sim.faults.add({ op: 'writeAttribute', name: 'reset', action: { kind: 'error', code: 'ENOTTY' } });
+    const res = await r.run([step({ method: 'kernel', target: '0000:02:00.0', fallbacks: ['bus'] })]);
+    expect(res.steps[0]).toMatchObject({ status: 'ok', methodUsed: 'bus' });
+    expect(r.sim.resetLog.map((x) => x.kind)).toEqual(['bus']);
+  });
+
+  it('kernel: writes 1 to reset and checks what the kernel restored', async () => {
+    const r = rig(smallTree());
+    await resetAndCheck(r, step({ method: 'kernel', target: '0000:01:00.0' }), ['kernel:flr']);
+    expect(r.clock.now()).toBe(100);
+  });
+
+  it('kernel:<m> selects the method, resets, and puts reset_method back', async () => {
+    const r = rig(smallTree());
+    await resetAndCheck(r, step({ method: 'kernel:pm', target: '0000:01:00.0' }), ['kernel:pm']);
+    const writes = r.sim.trace.filter((t) => t.op === 'writeAttribute').map((t) => [t.name, t.value]);
+    expect(writes).toEqual([['reset_method', 'pm'], ['reset', '1'], ['reset_method', 'flr pm bus']]);
+    expect(r.sim.readAttribute('0000:01:00.0', 'reset_method')).toBe('flr pm bus\n');
+  });
+
+  it('vfio: VFIO_DEVICE_RESET for a function bound to vfio-pci', async () => {
+    const r = rig(smallTree((t) => t.add(endpoint('0000:00:1e.0', undefined, { driver: 'vfio-pci' }))));
+    await resetAndCheck(r, step({ method: 'vfio', target: '0000:00:1e.0' }), ['kernel:flr']);
+  });
+
+  it('vfio: a hot reset when the function has no function reset, only within the step', async () => {
+    const tree = new MockTree()
+      .add(rootPort('0000:00:01.0', 1, 1))
+      .add(endpoint('0000:01:00.0', '0000:00:01.0', { driver: 'vfio-pci', pcie: { type: 'endpoint', flr: false }, pm: { version: 3, noSoftReset: true }, resetMethod: ['bus'] }));
+    const r = rig(tree);
+    r.sim.writeAttribute('0000:01:00.0', 'reset_method', '');
+    const res = await r.run([step({ method: 'vfio', target: '0000:01:00.0' })]);
+    expect(res.steps[0]!.status).toBe('ok');
+    expect(res.steps[0]!.notes.join()).toMatch(/hot reset/);
+    expect(r.sim.resetLog.map((x) => x.kind)).toEqual(['kernel:bus']);
+  });
+
+  it('vfio is not supported for a function bound to another driver', async () => {
+    const r = rig(smallTree());
+    const res = await r.run([step({ method: 'vfio', target: '0000:01:00.0' })]);
+    expect(res.steps[0]!.error).toMatch(/not bound to vfio-pci \(driver: ixgbe\)/);
+  });
+
+  it('an FLR of a PF saves and restores its VFs too (after VF Enable and its 100 ms)', async () => {
+    const tree = new MockTree()
+      .add(rootPort('0000:00:01.0', 1, 1))
+      .add(endpoint('0000:01:00.0', '0000:00:01.0', { sriov: { totalVfs: 8, numVfs: 2, vfDevice: 0x10ed, offset: 0x80, stride: 1 } }))
+      .add({ bdf: '0000:01:10.0', parent: '0000:00:01.0', physfn: '0000:01:00.0', vendor: 0x8086, device: 0x10ed, classCode: 0x020000, pcie: { type: 'endpoint', flr: true }, msix: true, driver: 'ixgbevf', command: 0x0004 })
+      .add({ bdf: '0000:01:10.1', parent: '0000:00:01.0', physfn: '0000:01:00.0', vendor: 0x8086, device: 0x10ed, classCode: 0x020000, pcie: { type: 'endpoint', flr: true }, msix: true, driver: 'ixgbevf', command: 0x0004 });
+    const r = rig(tree);
+    const s = step({ method: 'flr', target: '0000:01:00.0', functions: ['0000:01:00.0', '0000:01:10.0', '0000:01:10.1'] });
+    await resetAndCheck(r, s, ['flr', 'vf-disable', 'vf-enable']);
+    expect(r.clock.now()).toBe(200);
+  });
+});
