@@ -6,6 +6,7 @@ const SUBCLASS: Record<number, string> = {
   0x0106: 'SATA controller',
   0x0107: 'SAS controller',
   0x0108: 'NVMe controller',
+  0x0180: 'Mass storage controller',
   0x0200: 'Ethernet controller',
   0x0207: 'InfiniBand controller',
   0x0280: 'Network controller',
@@ -39,6 +40,7 @@ const BASE: Record<number, string> = {
   0x0c: 'Serial bus controller',
   0x0d: 'Wireless controller',
   0x12: 'Processing accelerator',
+  0xff: 'Unassigned class',
 };
 
 export function className(classCode: number): string {
