@@ -24,12 +24,14 @@ export interface DecodedConfig {
   pm: PmCap | null;
   af: AfCap | null;
   bridge: BridgeRegs | null;
+  /** Offset of a CXL Port DVSEC (vendor 0x1E98, ID 3): its "Unmask SBR" bit decides whether Bridge Control's reset does anything. */
+  cxlPortDvsec: number | null;
   problems: string[];
 }
 
 /** The decoded form of a function with no config file at all. */
 export function noConfig(): DecodedConfig {
-  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, problems: [] };
+  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, cxlPortDvsec: null, problems: [] };
 }
 
 export function decodeConfig(bytes: Uint8Array): DecodedConfig {
@@ -51,15 +53,27 @@ export function decodeConfig(bytes: Uint8Array): DecodedConfig {
   } else if (bytes.length > R.PCI_CFG_SPACE_SIZE && bytes.length < R.PCI_CFG_SPACE_EXP_SIZE) {
     problems.push(`config truncated to ${bytes.length} bytes`);
   }
+  const extendedCapabilities = walkExtendedCapabilities(cfg, problems);
   return {
     size: bytes.length,
     header,
     capabilities,
-    extendedCapabilities: walkExtendedCapabilities(cfg, problems),
+    extendedCapabilities,
     pcie,
     pm: pmOff === null ? null : decodePm(cfg, pmOff, problems),
     af: afOff === null ? null : decodeAf(cfg, afOff, problems),
     bridge: decodeBridge(cfg, header.headerType),
+    cxlPortDvsec: findCxlPortDvsec(cfg, extendedCapabilities),
     problems,
   };
+}
+
+function findCxlPortDvsec(cfg: ConfigBytes, ext: ExtendedCapability[]): number | null {
+  for (const c of ext) {
+    if (c.id !== R.PCI_EXT_CAP_ID_DVSEC) continue;
+    const vendor = cfg.u16(c.offset + R.PCI_DVSEC_HEADER1);
+    const id = cfg.u16(c.offset + R.PCI_DVSEC_HEADER2);
+    if (vendor === R.PCI_VENDOR_ID_CXL && id === R.CXL_DVSEC_PORT) return c.offset;
+  }
+  return null;
 }

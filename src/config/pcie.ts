@@ -29,6 +29,8 @@ export interface PcieCap {
   version: number;
   type: PcieType | null;
   slotImplemented: boolean;
+  /** SltCap bit 6 on a port with a slot: pciehp may own the link, so a raw bus reset looks like a surprise removal. */
+  hotPlugCapable: boolean;
   devCap: number;
   /** DevCap bit 28: Function Level Reset capable. */
   flr: boolean;
@@ -77,6 +79,7 @@ export function decodePcie(cfg: ConfigBytes, offset: number, problems: string[])
     version: flags & R.PCI_EXP_FLAGS_VERS,
     type,
     slotImplemented: (flags & R.PCI_EXP_FLAGS_SLOT) !== 0,
+    hotPlugCapable: (flags & R.PCI_EXP_FLAGS_SLOT) !== 0 && ((cfg.u32(offset + R.PCI_EXP_SLTCAP) ?? 0) & R.PCI_EXP_SLTCAP_HPC) !== 0,
     devCap,
     flr: (devCap & R.PCI_EXP_DEVCAP_FLR) !== 0,
     devCtl,

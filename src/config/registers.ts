@@ -51,6 +51,12 @@ export const PCI_EXT_CAP_ID_ACS = 0x0d;
 export const PCI_EXT_CAP_ID_SRIOV = 0x10;
 export const PCI_EXT_CAP_ID_LTR = 0x18;
 export const PCI_EXT_CAP_ID_DVSEC = 0x23;
+/** DVSEC header 1 (+4: vendor in bits 15:0) and header 2 (+8: DVSEC ID in bits 15:0). */
+export const PCI_DVSEC_HEADER1 = 0x4;
+export const PCI_DVSEC_HEADER2 = 0x8;
+/** CXL: vendor 0x1E98, Port DVSEC ID 3; its PORT_CTL (+0x0C) bit 0 "Unmask SBR" gates a secondary bus reset. */
+export const PCI_VENDOR_ID_CXL = 0x1e98;
+export const CXL_DVSEC_PORT = 3;
 
 /** Power Management capability. */
 export const PCI_PM_PMC = 2;
@@ -78,6 +84,7 @@ export const PCI_EXP_LNKSTA = 0x12;
 export const PCI_EXP_LNKSTA_CLS = 0x000f;
 export const PCI_EXP_LNKSTA_DLLLA = 0x2000;
 export const PCI_EXP_SLTCAP = 0x14;
+export const PCI_EXP_SLTCAP_HPC = 0x00000040;
 export const PCI_EXP_SLTCTL = 0x18;
 export const PCI_EXP_RTCTL = 0x1c;
 export const PCI_EXP_RTCTL_RRS_SVE = 0x0010;

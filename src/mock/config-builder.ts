@@ -25,8 +25,12 @@ export interface ConfigSpec {
     /** Root port: CRS Software Visibility capable and enabled. */
     crsVisibility?: boolean;
     slot?: boolean;
+    /** SltCap Hot-Plug Capable (a port whose slot pciehp would manage). */
+    hotPlug?: boolean;
     transactionsPending?: boolean;
   };
+  /** A CXL Port DVSEC (vendor 0x1E98, ID 3) with "Unmask SBR" as given. */
+  cxlPort?: { unmaskSbr: boolean };
   /** PM capability; `version` above 3 makes the kernel ignore it. */
   pm?: { version?: number; noSoftReset?: boolean; powerState?: number };
   /** Advanced Features capability (conventional PCI FLR). */
@@ -55,6 +59,7 @@ export const LAYOUT = {
   acs: 0x148,
   ltr: 0x158,
   sriov: 0x160,
+  dvsec: 0x1a0,
 } as const;
 
 const TYPE_CODES: Record<PcieType, number> = {
@@ -154,12 +159,21 @@ export function buildConfig(spec: ConfigSpec): Uint8Array {
     if (spec.acs) ext.push([LAYOUT.acs, R.PCI_EXT_CAP_ID_ACS, 1]);
     if (spec.ltr) ext.push([LAYOUT.ltr, R.PCI_EXT_CAP_ID_LTR, 1]);
     if (spec.sriov) ext.push([LAYOUT.sriov, R.PCI_EXT_CAP_ID_SRIOV, 1]);
+    if (spec.cxlPort) ext.push([LAYOUT.dvsec, R.PCI_EXT_CAP_ID_DVSEC, 1]);
   }
+  // The extended list must start at 0x100: when the first capability sits elsewhere, a Null capability
+  // (ID 0, as real devices use) there points to it.
+  if (ext.length && ext[0]![0] !== LAYOUT.aer) ext.unshift([LAYOUT.aer, 0, 0]);
   ext.forEach(([off, id, ver], i) => {
     const next = ext[i + 1]?.[0] ?? 0;
     w.u32(off, (id | (ver << 16) | (next << 20)) >>> 0);
   });
   if (spec.acs) w.u16(LAYOUT.acs + 4, 0x001f); // SV, TB, RR, CR, UF
+  if (spec.cxlPort) {
+    w.u32(LAYOUT.dvsec + R.PCI_DVSEC_HEADER1, (R.PCI_VENDOR_ID_CXL | (0x28 << 20)) >>> 0); // vendor, rev 0, length 0x28
+    w.u16(LAYOUT.dvsec + R.PCI_DVSEC_HEADER2, R.CXL_DVSEC_PORT);
+    w.u16(LAYOUT.dvsec + 0x0c, spec.cxlPort.unmaskSbr ? 1 : 0); // PORT_CTL
+  }
   if (spec.sriov) {
     const s = spec.sriov;
     w.u32(LAYOUT.sriov + 4, 0x00000000); // SR-IOV capabilities
@@ -193,7 +207,9 @@ function writePcie(w: Bytes, spec: ConfigSpec): void {
     w.u32(c + R.PCI_EXP_LNKCAP2, ((1 << (speed + 1)) - 2) >>> 0); // supported speeds vector up to `speed`
     w.u16(c + R.PCI_EXP_LNKCTL2, speed);
   }
-  if (isPort && (p.slot ?? true)) w.u32(c + R.PCI_EXP_SLTCAP, (parseBdf(spec.bdf)!.dev + 1) << 19);
+  if (isPort && (p.slot ?? true)) {
+    w.u32(c + R.PCI_EXP_SLTCAP, (((parseBdf(spec.bdf)!.dev + 1) << 19) | (p.hotPlug ? R.PCI_EXP_SLTCAP_HPC : 0)) >>> 0);
+  }
   if (p.type === 'root_port') {
     w.u16(c + R.PCI_EXP_RTCAP, p.crsVisibility ? R.PCI_EXP_RTCAP_RRS_SV : 0);
     w.u16(c + R.PCI_EXP_RTCTL, p.crsVisibility ? R.PCI_EXP_RTCTL_RRS_SVE : 0);

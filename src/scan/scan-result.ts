@@ -58,7 +58,11 @@ export interface ScanDevice {
     dllLinkActiveReporting: boolean;
     dllLinkActive: boolean;
     crsVisibilityEnabled: boolean | null;
+    /** SltCap Hot-Plug Capable (ports with a slot). */
+    hotPlugCapable: boolean;
   } | null;
+  /** Config offset of a CXL Port DVSEC, whose "Unmask SBR" bit gates a secondary bus reset; null when none. */
+  cxlPortDvsec: number | null;
   bridgeControl: number | null;
 }
 

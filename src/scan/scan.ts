@@ -73,8 +73,10 @@ function toDevice(rec: FunctionRecord, topo: Topology, options: ScanOptions): Sc
           dllLinkActiveReporting: c.pcie.dllLinkActiveReporting,
           dllLinkActive: c.pcie.dllLinkActive,
           crsVisibilityEnabled: c.pcie.crsVisibilityEnabled,
+          hotPlugCapable: c.pcie.hotPlugCapable,
         }
       : null,
+    cxlPortDvsec: c.cxlPortDvsec,
     bridgeControl: c.bridge ? c.bridge.bridgeControl : null,
   };
 }

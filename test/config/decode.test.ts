@@ -246,3 +246,19 @@ describe('PCI Express, PM and AF fields', () => {
     expect(decodeConfig(bytes(nic)).header?.immediateReadiness).toBe(false);
   });
 });
+
+describe('hot-plug slots and CXL ports (what a raw bus reset must respect)', () => {
+  const port: ConfigSpec = { bdf: '0000:00:07.0', vendor: 0x8086, device: 0x9a23, classCode: 0x060400, bridge: { secondaryBus: 1, subordinateBus: 0x2b } };
+  it('SltCap Hot-Plug Capable, only on a port with a slot', () => {
+    expect(decodeConfig(bytes({ ...port, pcie: { type: 'root_port', hotPlug: true } })).pcie?.hotPlugCapable).toBe(true);
+    expect(decodeConfig(bytes({ ...port, pcie: { type: 'root_port' } })).pcie?.hotPlugCapable).toBe(false);
+    expect(decodeConfig(bytes({ ...port, pcie: { type: 'root_port', slot: false, hotPlug: true } })).pcie?.hotPlugCapable).toBe(false);
+  });
+
+  it('a CXL Port DVSEC (vendor 0x1E98, ID 3) is found; another vendor DVSEC is not', () => {
+    const cxl = decodeConfig(bytes({ ...port, pcie: { type: 'root_port' }, cxlPort: { unmaskSbr: false } }));
+    expect(cxl.cxlPortDvsec).toBe(LAYOUT.dvsec);
+    const other = decodeConfig(bytes({ ...port, pcie: { type: 'root_port' }, cxlPort: { unmaskSbr: false } }, (b) => (b[LAYOUT.dvsec + 4] = 0x86)));
+    expect(other.cxlPortDvsec).toBeNull();
+  });
+});

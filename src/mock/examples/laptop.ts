@@ -14,7 +14,7 @@ export function laptopFunctions(): MockFunction[] {
     rc('0000:00:00.0', 0x9a14, 0x060000, { iommuGroup: 0 }),
     rc('0000:00:02.0', 0x9a49, 0x030000, { pm: { version: 2 }, msi: true, af: { tp: true, flr: true }, driver: 'i915', iommuGroup: 1 }),
     rc('0000:00:04.0', 0x9a03, 0x118000, { pm: { version: 3 }, msi: true, driver: 'proc_thermal', iommuGroup: 2 }),
-    rc('0000:00:07.0', 0x9a23, 0x060400, { bridge: { secondaryBus: 0x01, subordinateBus: 0x2b }, pcie: { type: 'root_port', linkSpeed: 1, dllla: true, slot: true }, pm: { version: 3 }, msi: true, aer: true, driver: 'pcieport', iommuGroup: 3 }),
+    rc('0000:00:07.0', 0x9a23, 0x060400, { bridge: { secondaryBus: 0x01, subordinateBus: 0x2b }, pcie: { type: 'root_port', linkSpeed: 1, dllla: true, slot: true, hotPlug: true }, pm: { version: 3 }, msi: true, aer: true, driver: 'pcieport', iommuGroup: 3 }),
     rc('0000:00:0d.0', 0x9a13, 0x0c0330, { pm: { version: 2 }, msi: true, driver: 'xhci_hcd', iommuGroup: 4 }),
     rc('0000:00:14.0', 0xa0ed, 0x0c0330, { revision: 0x20, pm: { version: 2 }, msi: true, driver: 'xhci_hcd', iommuGroup: 5 }),
     rc('0000:00:14.2', 0xa0ef, 0x050000, { revision: 0x20, pm: { version: 3 }, iommuGroup: 5 }),
