@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Build the single-file agent for kdump images: dist/bundle/pci-reset-agent.mjs (+ koffi.node, quirk tables).
+// Build the single-file agent for kdump images: dist/bundle/pci-reset-agent.mjs (+ koffi.node beside it).
+// The default quirk table needs no file: src/quirks/default-text.ts embeds quirks/default.quirks, so the
+// bundle carries it; admin tables are read from etc/pci-reset-agent/quirks.d/ under the root at run time.
 //
 // Why ESM with a require/__dirname banner: the sources are ESM (import.meta.url locates data files), while
 // pino and koffi are CommonJS and call require()/__dirname at run time. The banner gives them both, pointing
@@ -37,6 +39,19 @@ const koffiNative = {
   },
 };
 
+// native-bindings/ loads koffi synchronously with `createRequire(import.meta.url)('koffi')`, which esbuild
+// cannot follow, so the bundle would look for node_modules/koffi at run time. Rewritten to a plain
+// `require('koffi')` (the same call at run time, thanks to the banner), esbuild bundles koffi's JS.
+const koffiRequire = {
+  name: 'bundle-koffi-require',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]native-bindings[/\\].*\.ts$/ }, async (a) => {
+      const text = await fs.promises.readFile(a.path, 'utf8');
+      return { loader: 'ts', contents: text.replace(/createRequire\(import\.meta\.url\)\((['"])koffi\1\)/g, "require('koffi')") };
+    });
+  },
+};
+
 // The entry's own `#!/usr/bin/env node` line is kept first by esbuild; the banner follows it.
 const banner = [
   `// pci-reset-agent ${pkg.version} single-file bundle (scripts/build-bundle.mjs). Needs only node >= 20;`,
@@ -49,8 +64,9 @@ const banner = [
   'const __dirname = __pra_dirname(__filename);',
 ].join('\n');
 
-fs.rmSync(outdir, { recursive: true, force: true });
+// Only our own files are replaced: --outdir may be a directory that holds other things.
 fs.mkdirSync(outdir, { recursive: true });
+for (const f of ['pci-reset-agent.mjs', 'koffi.node']) fs.rmSync(path.join(outdir, f), { force: true });
 const result = await esbuild.build({
   entryPoints: [path.join(project, 'src/cli/bin.ts')],
   outfile,
@@ -59,7 +75,7 @@ const result = await esbuild.build({
   target: 'node20',
   format: 'esm',
   banner: { js: banner },
-  plugins: [koffiNative],
+  plugins: [koffiRequire, koffiNative],
   // pino's optional pretty-printer is a dev tool, never present in an image.
   external: ['pino-pretty'],
   legalComments: 'eof',
@@ -72,28 +88,9 @@ fs.chmodSync(outfile, 0o755);
 const koffiSrc = path.join(project, 'node_modules/koffi/build/koffi/linux_x64/koffi.node');
 if (fs.existsSync(koffiSrc)) fs.copyFileSync(koffiSrc, path.join(outdir, 'koffi.node'));
 
-// Default quirk table(s): data files the agent reads at run time, shipped beside the bundle under the
-// same relative path the sources use, so `new URL(..., import.meta.url)`-style lookups resolve either way.
-const shipped = [];
-for (const rel of dataFiles()) {
-  const dest = path.join(outdir, path.basename(rel));
-  fs.copyFileSync(path.join(project, rel), dest);
-  shipped.push(path.basename(rel));
-}
-
 if (!quiet) {
   const size = (f) => fs.statSync(path.join(outdir, f)).size;
   const files = fs.readdirSync(outdir).sort();
   for (const f of files) process.stdout.write(`${path.relative(project, path.join(outdir, f))}\t${size(f)} bytes\n`);
   process.stdout.write(`inputs bundled: ${Object.keys(result.metafile.inputs).length}\n`);
-}
-
-/** Quirk-table data files the agent reads beside its code (src/quirks/*.quirks, *.tsv, *.txt). */
-function dataFiles() {
-  const dir = path.join(project, 'src/quirks');
-  if (!fs.existsSync(dir)) return [];
-  return fs
-    .readdirSync(dir)
-    .filter((f) => !/\.(ts|js|mjs|cjs|md)$/.test(f) && fs.statSync(path.join(dir, f)).isFile())
-    .map((f) => path.join('src/quirks', f));
 }
