@@ -2,6 +2,7 @@ import type { IommuCase, IommuReport } from '../iommu/iommu-report.js';
 import type { ScanDevice } from '../scan/scan-result.js';
 import { evaluate, fallbacksFor, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
 import { buildContext, busCheck, quirkNote, type PlanContext, type PlanInput } from './context.js';
+import { resetsDisabled } from './kernel-listing.js';
 import type { Plan, PlanEntry, PlanMethod, PlanStep } from './plan.js';
 import { stepTiming, underlyingMethod } from './waits.js';
 import { assignWaves } from './waves.js';
@@ -40,6 +41,8 @@ interface Draft {
   /** Functions and bridges the step holds: steps sharing none may run concurrently. */
   resources: string[];
   underlying: string;
+  /** A raw FLR in the chain relies on the table's assume=flr (DevCap FLR-). */
+  assumeFlr: boolean;
 }
 
 export function planWithTrace(input: PlanInput): PlanTrace {
@@ -107,24 +110,41 @@ export function planWithTrace(input: PlanInput): PlanTrace {
   return { plan, ctx, evaluations, stepOf };
 }
 
-/** A PF reset by FLR loses its VFs too: not allowed when one of them must not be touched. */
+/** How the reasons name a PF reset that takes the VFs along. */
+const PF_RESET: Record<string, string> = { flr: 'an FLR', af_flr: 'an AF FLR', pm: 'a PM reset (D3hot->D0 with No_Soft_Reset clear)' };
+
+/** Why a VF must not be reset along with its PF, or null. */
+function untouchableVf(ctx: PlanContext, vf: string): string | null {
+  const s = ctx.scope.get(vf);
+  if (s === undefined) return null;
+  if (s.protected) return s.reason;
+  const q = ctx.quirks.get(vf)!;
+  if (q.skip) return `the table says to skip it: ${quirkNote(q.skip)}`;
+  return resetsDisabled(ctx.byBdf.get(vf)!);
+}
+
+/** A PF reset by FLR or PM loses its VFs too: not allowed when one of them must not be touched. */
 function guardVfs(ctx: PlanContext, d: ScanDevice, ev: Evaluation): void {
   if (d.virtfns.length === 0) return;
-  const blocker = d.virtfns.find((vf) => {
-    const s = ctx.scope.get(vf);
-    return s !== undefined && (s.protected || ctx.quirks.get(vf)!.skip !== null);
-  });
+  let blocker: { vf: string; why: string } | null = null;
+  for (const vf of d.virtfns) {
+    const why = untouchableVf(ctx, vf);
+    if (why !== null) {
+      blocker = { vf, why };
+      break;
+    }
+  }
   if (!blocker) return;
   for (const v of ev.verdicts) {
     if (v.ok && v.method !== 'bus' && resetsVfs(d, v)) {
       v.ok = false;
-      v.why = `an FLR of this PF would also reset its VF ${blocker}, which must not be touched (${ctx.scope.get(blocker)!.reason ?? 'table says skip'})`;
+      v.why = `${PF_RESET[underlyingMethod(d, v.method!)] ?? 'a reset'} of this PF would also reset its VF ${blocker.vf} (it clears VF Enable), which must not be touched (${blocker.why})`;
       v.method = null;
     }
   }
   const idx = ev.verdicts.findIndex((v) => v.ok);
   ev.chosen = idx >= 0 ? ev.verdicts[idx]! : null;
-  ev.fallbacks = ev.chosen ? fallbacksFor(d, ev.chosen, ev.verdicts.slice(idx + 1)) : [];
+  ev.fallbacks = ev.chosen ? fallbacksFor(ctx, d, ev.chosen, ev.verdicts.slice(idx + 1)) : [];
 }
 
 /** Why the step's functions need a reset: the IOMMU case of each (they share one almost always). */
@@ -197,23 +217,27 @@ function functionDraft(ctx: PlanContext, d: ScanDevice, ev: Evaluation, v: Verdi
   if (ctx.quirks.get(d.bdf)!.prefer) reasons.push(`${d.bdf}: order: ${ev.orderWhy}`);
   reasons.push(...rejected(ev, v));
   reasons.push(`${d.bdf}: ${v.candidate}: ${v.why}`);
-  if (vfs.length) reasons.push(`also resets its VF${vfs.length === 1 ? '' : 's'} ${vfs.join(', ')}: an FLR of the PF clears VF Enable (the kernel restores it; VF state is lost)`);
+  if (vfs.length) {
+    const how = raw ? 'the executor restores it and their config' : 'the kernel restores it';
+    reasons.push(`also resets its VF${vfs.length === 1 ? '' : 's'} ${vfs.join(', ')}: ${PF_RESET[underlyingMethod(d, method)] ?? 'a reset'} of the PF clears VF Enable (${how}; VF state is lost)`);
+  }
   else if (d.virtfns.length && v.method !== 'bus') reasons.push(`its VFs are planned on their own: ${v.candidate} is not known to reset them`);
   reasons.push(...timing.notes, ...infoNotes(ctx, functions));
-  reasons.push(raw ? `config space of ${d.bdf} is saved before and restored after` : 'the kernel saves and restores config space around it');
+  reasons.push(raw ? `config space of ${functions.join(', ')} is saved before and restored after` : 'the kernel saves and restores config space around it');
   const parent = d.parent;
   return {
     method,
     target: d.bdf,
     functions,
     reasons,
-    saveRestore: raw ? [d.bdf] : [],
+    saveRestore: raw ? functions : [],
     fallbacks: ev.fallbacks,
     timing,
     faults: fault.faults,
     rank: ctx.order.get(d.bdf)!,
     resources: parent ? [...functions, parent] : functions,
     underlying: underlyingMethod(d, method),
+    assumeFlr: !d.flr && d.pcie !== null && ctx.quirks.get(d.bdf)!.assumeFlr !== null && (method === 'flr' || ev.fallbacks.includes('flr')),
   };
 }
 
@@ -247,6 +271,7 @@ function busDraft(ctx: PlanContext, bridge: string, requesters: string[], evalua
     rank: ctx.order.get(bridge)!,
     resources: [bridge, ...functions],
     underlying: 'bus',
+    assumeFlr: false,
   };
 }
 
@@ -269,6 +294,7 @@ function finish(drafts: Draft[], waveSize: number | undefined): PlanStep[] {
     d3hotDelayMs: d.timing.d3hotDelayMs,
     fallbacks: d.fallbacks,
     underlying: d.underlying,
+    ...(d.assumeFlr ? { assumeFlr: true } : {}),
   }));
   // Steps of one wave share no function or bridge: each may run concurrently with the rest of its wave.
   const byWave = new Map<number, number[]>();

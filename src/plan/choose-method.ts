@@ -1,14 +1,21 @@
 import type { QuirkMethod } from '../quirks/quirk-types.js';
 import type { ScanDevice } from '../scan/scan-result.js';
 import { busCheck, quirkNote, type PlanContext } from './context.js';
+import { configCut, kernelOmits, resetsDisabled } from './kernel-listing.js';
 import type { PlanMethod } from './plan.js';
+import { rawFunctionRefusal } from './raw-safety.js';
+import { underlyingMethod } from './waits.js';
+
+export { configCut } from './kernel-listing.js';
 
 /**
  * Method choice for one function: the kernel's order (device_specific, flr, af_flr, pm, bus) filtered by
  * capability bits, topology and quirks, the table's `prefer=` list first. A method the kernel offers in
  * `reset_method` (listed and not stale) is done through the kernel's `reset` file, which saves and
  * restores state: `kernel` when the kernel's own chain starts with it and holds nothing we rule out,
- * `kernel:<m>` otherwise (select m in reset_method first).
+ * `kernel:<m>` otherwise (select m in reset_method first). A raw register reset is the last resort, and
+ * never against the kernel's listing (kernel-listing.ts), under a bound driver, or a bus reset below a
+ * hot-plug or CXL port (raw-safety.ts).
  */
 
 /** What the planner tries, in this order unless the table prefers otherwise. */
@@ -36,15 +43,11 @@ export interface Evaluation {
   fallbacks: PlanMethod[];
 }
 
-const FLR_FAMILY = new Set(['flr', 'af_flr']);
-
 /**
- * Config space read short of the capabilities (an unprivileged read gets 64 bytes): the capability bits,
- * and so the scan's judgement of which listed methods are stale, are unknown. The kernel read all of it.
+ * Methods whose reset of a PF takes its VFs along: FLR, AF FLR and a PM reset (D3hot->D0 with
+ * No_Soft_Reset clear) return the PF to its defaults, VF Enable included, so its VFs go away.
  */
-export function configCut(d: ScanDevice): boolean {
-  return d.headerType !== null && d.configSize < 256;
-}
+const RESETS_VFS = new Set(['flr', 'af_flr', 'pm']);
 
 /** Methods the kernel lists that will work (listed, not stale; a cut config cannot tell stale but for bus). */
 function kernelOffers(d: ScanDevice, m: string): boolean {
@@ -74,7 +77,9 @@ function kernelMethodAcceptable(ctx: PlanContext, d: ScanDevice, m: string, trus
     case 'cxl_bus': {
       if (d.parent === null) return false;
       const b = busCheck(ctx, d.parent);
-      return b.ok && b.radius.length === 1 && b.radius[0] === d.bdf;
+      if (!b.ok || b.radius.length !== 1 || b.radius[0] !== d.bdf) return false;
+      // Below a CXL port, a kernel without cxl_bus does not know SBR can be masked: its bus "succeeds" doing nothing.
+      return !(m === 'bus' && ctx.byBdf.get(d.parent)?.cxlPortDvsec != null && !(d.resetMethods ?? []).includes('cxl_bus'));
     }
     default:
       return false;
@@ -127,8 +132,20 @@ function rawVerdict(ctx: PlanContext, d: ScanDevice, m: 'flr' | 'af_flr' | 'pm')
     const method = kernelForm(ctx, d, m);
     return { candidate: m, ok: true, method, target: d.bdf, radius: [d.bdf], why: `${capability}; ${kernelNote(d, m, method)}` };
   }
+  const omitted = kernelOmits(d, m);
+  if (omitted) return no(`forbidden: ${omitted}`);
   const kernelSays = d.resetMethods === null ? 'no reset_method file' : d.staleResetMethods.includes(m) ? `the kernel lists ${m} but it would fail` : `the kernel does not offer ${m}`;
+  const refusal = rawFunctionRefusal(ctx, d, m);
+  if (refusal) return no(`${capability}; ${kernelSays}, so only a raw ${m} is left, and ${refusal}`);
   return { candidate: m, ok: true, method: m, target: d.bdf, radius: [d.bdf], why: `${capability}; ${kernelSays}: raw register reset with config save/restore` };
+}
+
+/** Why the kernel's `m` (bus or cxl_bus) cannot be run through the function's reset file. */
+function kernelMissing(d: ScanDevice, m: string): string {
+  if (!d.resetFile) return 'it has no reset file';
+  if (d.resetMethods === null) return 'no reset_method file to select it in';
+  if (d.resetMethods.includes(m)) return `the kernel lists ${m} but it would fail`;
+  return `the kernel does not list ${m} in reset_method "${d.resetMethods.join(' ')}"`;
 }
 
 function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
@@ -136,10 +153,21 @@ function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   if (d.parent === null) return no('on a root bus: there is no bridge above it to reset');
   const b = busCheck(ctx, d.parent);
   if (!b.ok) return no(b.why, b.radius);
-  if (b.radius.length === 1 && b.radius[0] === d.bdf && kernelOffers(d, 'bus')) {
-    const method = kernelForm(ctx, d, 'bus');
-    return { candidate: 'bus', ok: true, method, target: d.bdf, radius: b.radius, why: `alone below ${d.parent}; ${kernelNote(d, 'bus', method)}` };
+  const bridge = ctx.byBdf.get(d.parent)!;
+  const alone = b.radius.length === 1 && b.radius[0] === d.bdf;
+  // Below a CXL port only cxl_bus is sure to reset: it unmasks SBR in the port's DVSEC first (bus returns ENOTTY while masked).
+  const km = bridge.cxlPortDvsec !== null ? 'cxl_bus' : 'bus';
+  if (alone && kernelOffers(d, km)) {
+    const method = kernelForm(ctx, d, km);
+    const via =
+      km === 'cxl_bus'
+        ? `; ${d.parent} is a CXL port: cxl_bus unmasks SBR in its CXL Port DVSEC, resets, and masks it again`
+        : bridge.pcie?.hotPlugCapable
+          ? `; ${d.parent} is a hot-plug port: the kernel resets the slot through pciehp's reset_slot, which masks the link events`
+          : '';
+    return { candidate: 'bus', ok: true, method, target: d.bdf, radius: b.radius, why: `alone below ${d.parent}; ${kernelNote(d, km, method)}${via}` };
   }
+  if (b.raw !== null) return no(alone ? `${b.raw}; and the kernel's ${km} through ${d.bdf}'s reset file is not available: ${kernelMissing(d, km)}` : b.raw, b.radius);
   const stale = d.staleResetMethods.includes('bus') ? ` (the kernel lists bus for ${d.bdf} but it would fail: functions share its bus)` : '';
   return { candidate: 'bus', ok: true, method: 'bus', target: d.parent, radius: b.radius, why: `${b.why}${stale}` };
 }
@@ -159,6 +187,8 @@ function preferredKernelVerdict(ctx: PlanContext, d: ScanDevice, item: QuirkMeth
   const q = ctx.quirks.get(d.bdf)!;
   const listing = d.resetFile ? (d.resetMethods ?? []) : [];
   const no = (why: string): Verdict => ({ candidate: item, ok: false, method: null, target: null, radius: [], why });
+  // The agent never rebinds a driver (in a capture kernel the one bound may serve the dump target).
+  if (item === 'vfio' && d.driver !== 'vfio-pci') return no(`VFIO_DEVICE_RESET needs the function bound to vfio-pci (bound: ${d.driver ?? 'no driver'})`);
   if (listing.length === 0) return no(d.resetFile ? 'the kernel lists no reset method' : 'the kernel has no reset file for it');
   const trusted = (k: string): boolean => (k === 'bus' || k === 'cxl_bus' ? kernelOffers(d, k) : listing.includes(k));
   const usable = (k: string): boolean => trusted(k) && kernelMethodAcceptable(ctx, d, k, true);
@@ -183,6 +213,11 @@ function preferredKernelVerdict(ctx: PlanContext, d: ScanDevice, item: QuirkMeth
 
 /** Evaluate every candidate for one in-scope function, in order, and pick the first that is allowed. */
 export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
+  const disabled = resetsDisabled(d);
+  if (disabled) {
+    const v: Verdict = { candidate: 'reset_method', ok: false, method: null, target: null, radius: [], why: disabled };
+    return { bdf: d.bdf, orderWhy: 'none: the kernel\'s listing rules out every method', verdicts: [v], chosen: null, fallbacks: [] };
+  }
   const q = ctx.quirks.get(d.bdf)!;
   const order: string[] = [];
   let orderWhy = 'the kernel\'s order: device_specific, flr, af_flr, pm, bus';
@@ -200,7 +235,21 @@ export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
   });
   const chosenIndex = verdicts.findIndex((v) => v.ok);
   const chosen = chosenIndex >= 0 ? verdicts[chosenIndex]! : null;
-  return { bdf: d.bdf, orderWhy, verdicts, chosen, fallbacks: chosen ? fallbacksFor(d, chosen, verdicts.slice(chosenIndex + 1)) : [] };
+  return { bdf: d.bdf, orderWhy, verdicts, chosen, fallbacks: chosen ? fallbacksFor(ctx, d, chosen, verdicts.slice(chosenIndex + 1)) : [] };
+}
+
+/**
+ * Whether the executor may run raw method m on d as a fallback: the conditions a raw verdict checks
+ * (kernel omission, bound drivers) and, for `bus` (the parent bridge), the bridge's raw conditions.
+ */
+function rawFallbackAllowed(ctx: PlanContext, d: ScanDevice, m: PlanMethod): boolean {
+  if (m === 'bus') {
+    if (d.parent === null) return false;
+    const b = busCheck(ctx, d.parent);
+    return b.ok && b.raw === null;
+  }
+  if (m === 'flr' || m === 'af_flr' || m === 'pm') return kernelOmits(d, m) === null && rawFunctionRefusal(ctx, d, m) === null;
+  return true;
 }
 
 /**
@@ -208,19 +257,22 @@ export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
  * same functions, and the raw form of a kernel-form choice. A `bus` fallback (raw) resets the target's
  * parent bridge; it is offered only when nothing else sits below that bridge.
  */
-export function fallbacksFor(d: ScanDevice, chosen: Verdict, later: Verdict[]): PlanMethod[] {
+export function fallbacksFor(ctx: PlanContext, d: ScanDevice, chosen: Verdict, later: Verdict[]): PlanMethod[] {
   const kernelForms: PlanMethod[] = [];
   const rawForms: PlanMethod[] = [];
   if (chosen.target !== d.bdf) return []; // a raw bus step on the bridge: nothing else resets the same set
   const add = (list: PlanMethod[], m: PlanMethod | null): void => {
-    if (m !== null && m !== chosen.method && !kernelForms.includes(m) && !rawForms.includes(m)) list.push(m);
+    if (m === null || m === chosen.method || kernelForms.includes(m) || rawForms.includes(m)) return;
+    if (list === rawForms && !rawFallbackAllowed(ctx, d, m)) return;
+    list.push(m);
   };
   // The raw form of a method the kernel was to run: what is left if the kernel's reset file fails.
   const rawOf = (v: Verdict): PlanMethod | null => {
     const isKernel = v.method === 'kernel' || v.method?.startsWith('kernel:');
     if (!isKernel) return null;
     if (v.candidate === 'flr' || v.candidate === 'af_flr' || v.candidate === 'pm') return v.candidate;
-    if (v.candidate === 'bus') return 'bus';
+    // cxl_bus has no raw form: Bridge Control alone is ignored while the port masks SBR.
+    if (v.candidate === 'bus' && underlyingMethod(d, v.method!) === 'bus') return 'bus';
     return null;
   };
   for (const v of later) {
@@ -235,11 +287,11 @@ export function fallbacksFor(d: ScanDevice, chosen: Verdict, later: Verdict[]): 
   return [...kernelForms, ...rawForms];
 }
 
-/** Whether a PF reset by this method also resets its VFs (FLR clears VF Enable; the kernel restores it). */
+/**
+ * Whether a PF reset by this method also resets its VFs: FLR, AF FLR and PM clear VF Enable (the kernel
+ * restores it, the executor restores it for a raw reset; the VFs' state is lost either way).
+ */
 export function resetsVfs(d: ScanDevice, v: Verdict): boolean {
-  if (!v.method) return false;
-  if (v.method === 'flr' || v.method === 'af_flr') return true;
-  if (v.method.startsWith('kernel:')) return FLR_FAMILY.has(v.method.slice(7));
-  if (v.method === 'kernel' || v.method === 'vfio') return FLR_FAMILY.has((d.resetMethods ?? [])[0] ?? '');
-  return false;
+  if (!v.method || v.method === 'bus') return false;
+  return RESETS_VFS.has(underlyingMethod(d, v.method));
 }

@@ -2,7 +2,9 @@ import type { IommuCase, IommuReport } from '../iommu/iommu-report.js';
 import { lookup, subjectOfDevice, type EffectiveQuirks } from '../quirks/match.js';
 import { cite, type QuirkEntry, type QuirkTable } from '../quirks/quirk-types.js';
 import type { ScanDevice, ScanResult } from '../scan/scan-result.js';
+import { kernelOmits, resetsDisabled } from './kernel-listing.js';
 import { parseSelectors, selects, type Policy } from './policy.js';
+import { rawBusRefusal } from './raw-safety.js';
 import { decideScope, isBridge, type Scope } from './scope.js';
 
 export interface PlanInput {
@@ -36,10 +38,16 @@ export interface PlanContext {
 /** Whether a secondary bus reset of one bridge is allowed, and what it would reset. */
 export interface BusCheck {
   bridge: string;
+  /** Nothing below the bridge (nor the bridge) forbids being reset: the kernel's `bus` of a lone function may run. */
   ok: boolean;
   /** Every function below the bridge: what the reset clears. */
   radius: string[];
   why: string;
+  /**
+   * Why a raw reset of the bridge (Bridge Control, `reset_subordinate`) must not run even when `ok`
+   * (a hot-plug or CXL port, a driver bound below); null when it may. Set to `why` when not `ok`.
+   */
+  raw: string | null;
 }
 
 export function quirkNote(e: QuirkEntry): string {
@@ -92,8 +100,9 @@ export function buildContext(input: PlanInput): PlanContext {
 
 /**
  * A secondary bus reset of `bridge` resets every function below it, so it is allowed only when none of
- * them forbids it (no_bus, skip, out of scope) and the bridge itself does not (the 6.18 kernel checks only
- * the target function; a NO_BUS_RESET root port such as NVIDIA GB10's is checked here too).
+ * them forbids it (no_bus, skip, out of scope, the kernel's listing) and the bridge itself does not (the
+ * 6.18 kernel checks only the target function; a NO_BUS_RESET root port such as NVIDIA GB10's is checked
+ * here too). A raw reset of the bridge has further conditions (`raw`).
  */
 export function busCheck(ctx: PlanContext, bridge: string): BusCheck {
   const cached = ctx.busChecks.get(bridge);
@@ -105,7 +114,7 @@ export function busCheck(ctx: PlanContext, bridge: string): BusCheck {
 
 function computeBusCheck(ctx: PlanContext, bridge: string): BusCheck {
   const pd = ctx.byBdf.get(bridge);
-  const no = (why: string, radius: string[] = []): BusCheck => ({ bridge, ok: false, radius, why });
+  const no = (why: string, radius: string[] = []): BusCheck => ({ bridge, ok: false, radius, why, raw: why });
   if (!pd) return no(`its upstream bridge ${bridge} is not in the scan`);
   if (!isBridge(pd)) return no(`its parent ${bridge} is not a bridge`);
   const radius = pd.below;
@@ -121,7 +130,11 @@ function computeBusCheck(ctx: PlanContext, bridge: string): BusCheck {
     if (s.protected) return no(`a bus reset of ${bridge} would also reset ${f}, which is out of scope (${s.reason})`, radius);
     if (q.noBus.length) return no(`a bus reset of ${bridge} would also reset ${f}, which must never be below a bus reset (${quirkNote(q.noBus[0]!)})`, radius);
     if (q.skip) return no(`a bus reset of ${bridge} would also reset ${f}, which the table says to skip (${quirkNote(q.skip)})`, radius);
+    const fd = ctx.byBdf.get(f)!;
+    const kernelSays = resetsDisabled(fd) ?? kernelOmits(fd, 'bus');
+    if (kernelSays) return no(`a bus reset of ${bridge} would also reset ${f}: ${kernelSays}`, radius);
   }
   const list = radius.length <= 4 ? radius.join(', ') : `${radius.slice(0, 4).join(', ')} and ${radius.length - 4} more`;
-  return { bridge, ok: true, radius, why: `secondary bus reset of ${bridge} resets ${radius.length} function${radius.length === 1 ? '' : 's'}: ${list}` };
+  const why = `secondary bus reset of ${bridge} resets ${radius.length} function${radius.length === 1 ? '' : 's'}: ${list}`;
+  return { bridge, ok: true, radius, why, raw: rawBusRefusal(ctx, pd, radius) };
 }

@@ -116,6 +116,9 @@ export function renderExplanation(x: Explanation): string {
   if (x.asBridge) {
     out.push('', 'As a bridge:');
     out.push(...wrap(x.asBridge.ok ? `a secondary bus reset below it is allowed: ${x.asBridge.why}` : `no secondary bus reset below it: ${x.asBridge.why}`, WIDTH, '  '));
+    if (x.asBridge.ok && x.asBridge.raw !== null) {
+      out.push(...wrap(`but only through the kernel (the reset file of a function alone below it), never a raw one (Bridge Control, reset_subordinate): ${x.asBridge.raw}`, WIDTH, '  '));
+    }
   }
 
   if (x.verdicts.length) {

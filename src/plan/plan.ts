@@ -40,6 +40,11 @@ export interface PlanStep {
   fallbacks: PlanMethod[];
   /** The register-level reset the step comes to: `flr`, `af_flr`, `pm`, `bus`, `device_specific`, … (for `kernel`/`vfio`, what the kernel tries first). */
   underlying?: string;
+  /**
+   * The quirk table says the target does FLR although DevCap does not advertise it (`assume=flr`), and a
+   * raw `flr` is the method or one of the fallbacks: the executor may issue it anyway. Absent otherwise.
+   */
+  assumeFlr?: boolean;
 }
 
 export interface PlanEntry {

@@ -57,7 +57,7 @@ export function stepTiming(ctx: PlanContext, method: PlanMethod, target: ScanDev
   } else if (m === 'pm') {
     waits.push({ what: 'd3hot', ms: d3.ms }, { what: 'd3hot->d0', ms: d3.ms });
     notes.push(...d3.notes);
-  } else if (m === 'bus') {
+  } else if (m === 'bus' || m === 'cxl_bus') {
     const bridge = method === 'bus' ? target : ctx.byBdf.get(target.parent ?? '') ?? null;
     waits.push({ what: 'bus-reset', ms: 2 });
     if (bridge) {

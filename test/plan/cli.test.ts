@@ -4,17 +4,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedTree } from '../../src/mock/examples/generated.js';
 import { laptopTree } from '../../src/mock/examples/laptop.js';
 import { serverTree } from '../../src/mock/examples/server.js';
+import { MockTree } from '../../src/mock/tree-builder.js';
 import type { Plan } from '../../src/plan/plan.js';
 import { cleanup, fingerprint, runCli, tempDir } from './helpers.js';
 
 afterAll(cleanup);
 
 let server: string;
+let kdumpServer: string;
 let laptop: string;
 let big: string;
 beforeAll(() => {
   server = tempDir('pra-cli-');
   serverTree().write(server);
+  // The same server as the kdump initramfs sees it before udev: only built-in drivers (nvme, pcieport) bound.
+  kdumpServer = tempDir('pra-cli-');
+  const builtIn = new Set(['nvme', 'pcieport']);
+  new MockTree()
+    .addAll(serverTree().functions.map((f) => (f.driver && !builtIn.has(f.driver) ? { ...f, driver: undefined } : f)))
+    .file('proc/vmcore', '')
+    .write(kdumpServer);
   laptop = tempDir('pra-cli-');
   laptopTree().write(laptop);
   big = tempDir('pra-cli-');
@@ -38,17 +47,20 @@ describe('plan', () => {
   });
 
   it('the human view fits 80 columns and shows steps, blast radius and reasons in the tree', async () => {
-    for (const root of [server, laptop, big]) {
+    for (const root of [server, kdumpServer, laptop, big]) {
       const r = await runCli(['plan', '--root', root]);
       expect(r.code).toBe(0);
       const long = r.stdout.split('\n').filter((l) => [...l].length > 80);
       expect(long).toEqual([]);
       expect(r.stdout).toContain('This is a plan: nothing has been written.');
     }
-    const r = await runCli(['plan', '--root', server]);
+    const r = await runCli(['plan', '--root', kdumpServer]);
     expect(r.stdout).toContain('=> step');
     expect(r.stdout).toMatch(/0000:00:1c\.0 8086:a190 PCI bridge \[pcieport\]\n│  │  => step \d+ \(wave 1\): secondary bus reset of the 2 functions below/);
     expect(r.stdout).toContain('-> reset by step');
+    // Live, snd_hda_intel is bound to the GPU's HDA function: no raw bus reset under it, so the GPU is unresettable.
+    const live = await runCli(['plan', '--root', server]);
+    expect(live.stdout).toMatch(/0000:08:00\.0 1002:67df VGA controller\n.*!! UNRESETTABLE/);
     // The Atheros card (no bus reset, ever) gets its PM reset through the kernel.
     const lap = await runCli(['plan', '--root', laptop]);
     expect(lap.stdout).toMatch(/0000:2c:00\.0 168c:003e Network controller \[ath10k_pci\]\n.*=> step \d+ \(wave 1\): the kernel's reset file \(pm first\)/);
@@ -101,10 +113,14 @@ describe('explain', () => {
     expect(r.stdout).toContain('0000:08:00.0 1002:67df VGA controller (030000) rev c7');
     expect(r.stdout).toContain('quirk_no_pm_reset');
     expect(r.stdout).toMatch(/no  pm +forbidden: quirk default\.quirks:\d+/);
-    expect(r.stdout).toContain('Decision: reset by step');
+    expect(r.stdout).toContain('Decision: UNRESETTABLE');
+    expect(r.stdout).toMatch(/no  bus +a raw secondary bus reset of 0000:00:1c\.0 would\s+also reset 0000:08:00\.1, which has driver\s+snd_hda_intel bound/);
+    const kdump = await runCli(['explain', '08:00.0', '--root', kdumpServer]);
+    expect(kdump.stdout).toContain('Decision: reset by step');
     expect(r.stdout.split('\n').filter((l) => [...l].length > 80)).toEqual([]);
     const bridge = await runCli(['explain', '0000:00:1c.0', '--root', server]);
     expect(bridge.stdout).toContain('As a bridge:');
+    expect(bridge.stdout).toMatch(/never a raw one \(Bridge\s+Control, reset_subordinate\): a raw\s+secondary\s+bus\s+reset\s+of\s+0000:00:1c\.0\s+would\s+also\s+reset\s+0000:08:00\.1/);
     expect(bridge.stdout).toContain('Decision: excluded');
     const json = JSON.parse((await runCli(['explain', '09:00.0', '--root', server, '--json'])).stdout);
     expect(json.outcome.kind).toBe('step');

@@ -13,7 +13,7 @@ interface Row extends PlanCase {
   /** Substrings one of the step or unresettable reasons must hold. */
   reasons?: string[];
   /** Extra checks on the first step. */
-  first?: { saveRestore?: string[]; fallbacks?: string[]; waits?: Record<string, number>; delayAfterMs?: number; d3hotDelayMs?: number; underlying?: string };
+  first?: { saveRestore?: string[]; fallbacks?: string[]; waits?: Record<string, number>; delayAfterMs?: number; d3hotDelayMs?: number; underlying?: string; assumeFlr?: boolean };
 }
 
 const rows: Row[] = [
@@ -22,6 +22,25 @@ const rows: Row[] = [
     fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1)],
     steps: ['kernel@01:00.0[01:00.0]'],
     first: { saveRestore: [], underlying: 'flr', fallbacks: ['kernel:bus', 'flr', 'bus'], waits: { flr: 100 } },
+  },
+  {
+    name: 'assume=flr (82599 SFP VF, DevCap FLR-): raw FLR, and the step says assumeFlr for the executor',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { vendor: 0x8086, device: 0x10ed, pcie: { type: 'endpoint', flr: false }, resetMethod: null, driver: undefined })],
+    steps: ['flr@01:00.0[01:00.0]'],
+    reasons: ['flr: DevCap FLR- but it does FLR'],
+    first: { assumeFlr: true },
+  },
+  {
+    name: 'assume=flr with FLR only as a fallback after the kernel\'s device_specific: assumeFlr set for the fallback',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { vendor: 0x8086, device: 0x10ed, pcie: { type: 'endpoint', flr: false }, resetMethod: ['device_specific'], driver: undefined })],
+    steps: ['kernel:device_specific@01:00.0[01:00.0]'],
+    first: { assumeFlr: true },
+  },
+  {
+    name: 'DevCap FLR+ needs no assumption: no assumeFlr',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { resetMethod: null, driver: undefined })],
+    steps: ['flr@01:00.0[01:00.0]'],
+    first: { assumeFlr: false },
   },
   {
     name: 'FLR without a reset file: raw FLR with config save/restore',
@@ -294,8 +313,217 @@ const rows: Row[] = [
   },
 ];
 
+/** A root port whose slot pciehp manages (SltCap Hot-Plug Capable). */
+const hotPlugPort = (dev: number, bus: number): ReturnType<typeof rootPort> =>
+  rootPort(dev, bus, { pcie: { type: 'root_port', linkSpeed: 3, dllla: true, crsVisibility: true, hotPlug: true } });
+/** A root port with a CXL Port DVSEC. */
+const cxlPort = (dev: number, bus: number, unmaskSbr = false): ReturnType<typeof rootPort> => rootPort(dev, bus, { cxlPort: { unmaskSbr } });
+/** An endpoint that needs its bus reset: no FLR, PM without soft reset. */
+const busOnly = (bdf: string, parent: string, extra: Parameters<typeof endpoint>[2] = {}): ReturnType<typeof endpoint> =>
+  endpoint(bdf, parent, { pcie: { type: 'endpoint' }, ...extra });
+const vf = (bdf: string, extra: Parameters<typeof endpoint>[2] = {}): ReturnType<typeof endpoint> =>
+  endpoint(bdf, RP1, { physfn: '0000:01:00.0', device: 0x0002, pm: undefined, ...extra });
+const SRIOV = { totalVfs: 8, numVfs: 2, vfDevice: 0x0002, offset: 0x10, stride: 1 };
+
+/** What a capture kernel can break: hot-plug and CXL ports, bound drivers, the kernel's own listing, PF resets. */
+const kdumpRows: Row[] = [
+  // Hot-plug ports: pciehp takes a raw secondary bus reset for a surprise removal (oops in a capture kernel).
+  {
+    name: 'hot-plug port, lone function the kernel lists bus for: the kernel\'s bus (pciehp reset_slot), no raw bus fallback',
+    fns: [hotPlugPort(1, 1), busOnly('0000:01:00.0', RP1)],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { underlying: 'bus', fallbacks: [], saveRestore: [] },
+    reasons: ['0000:00:01.0 is a hot-plug port: the kernel resets the slot through pciehp\'s reset_slot'],
+  },
+  {
+    name: 'hot-plug port, lone function with FLR: the kernel\'s chain, fallbacks without a raw bus',
+    fns: [hotPlugPort(1, 1), endpoint('0000:01:00.0', RP1)],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { underlying: 'flr', fallbacks: ['kernel:bus', 'flr'] },
+  },
+  {
+    name: 'hot-plug port, lone function without a reset file: unresettable, never a raw bus reset',
+    fns: [hotPlugPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: null })],
+    steps: [],
+    unresettable: ['01:00.0'],
+    reasons: ['0000:00:01.0 is a hot-plug port (SltCap Hot-Plug Capable)', 'dmar_remove_one_dev_info', 'the kernel\'s bus through 0000:01:00.0\'s reset file is not available: it has no reset file'],
+  },
+  {
+    name: 'hot-plug port, two functions that need a bus reset: both unresettable (no kernel path resets a shared bus)',
+    fns: [hotPlugPort(1, 1), busOnly('0000:01:00.0', RP1), busOnly('0000:01:00.1', RP1)],
+    steps: [],
+    unresettable: ['01:00.0', '01:00.1'],
+    reasons: ['pciehp takes it for a surprise removal'],
+  },
+  {
+    name: 'a hot-plug downstream port inside the radius forbids the raw bus reset of the port above (switch management endpoint)',
+    fns: [
+      rootPort(1, 1, { bridge: { secondaryBus: 1, subordinateBus: 3 } }),
+      { bdf: '0000:01:00.0', parent: RP1, vendor: 0x10b5, device: 0x8747, classCode: 0x060400, bridge: { secondaryBus: 2, subordinateBus: 3 }, pcie: { type: 'upstream_port' }, pm: {}, driver: 'pcieport' },
+      busOnly('0000:01:00.1', RP1, { vendor: 0x10b5, device: 0x87d0, classCode: 0x088000 }),
+      { bdf: '0000:02:08.0', parent: '0000:01:00.0', vendor: 0x10b5, device: 0x8747, classCode: 0x060400, bridge: { secondaryBus: 3, subordinateBus: 3 }, pcie: { type: 'downstream_port', dllla: true, hotPlug: true }, pm: {}, driver: 'pcieport' },
+      endpoint('0000:03:00.0', '0000:02:08.0'),
+    ],
+    steps: ['kernel@03:00.0[03:00.0]'],
+    unresettable: ['01:00.1'],
+    reasons: ['a raw secondary bus reset of 0000:00:01.0 would also reset hot-plug port 0000:02:08.0'],
+  },
+  // CXL ports: Bridge Control SBR is ignored while the port masks it; cxl_bus unmasks it.
+  {
+    name: 'CXL port, lone function the kernel lists cxl_bus for: kernel:cxl_bus with the bus waits',
+    fns: [cxlPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['bus', 'cxl_bus'] })],
+    steps: ['kernel:cxl_bus@01:00.0[01:00.0]'],
+    first: { underlying: 'cxl_bus', fallbacks: [], waits: { 'bus-reset': 2, 'secondary-bus': 120 } },
+    reasons: ['cxl_bus unmasks SBR in its CXL Port DVSEC'],
+  },
+  {
+    name: 'CXL port, kernel without cxl_bus: unresettable, neither its bus (does nothing while masked) nor a raw one',
+    fns: [cxlPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['bus'] })],
+    steps: [],
+    unresettable: ['01:00.0'],
+    reasons: ['is a CXL port (CXL Port DVSEC at 0x', 'silently ignores a Bridge Control secondary bus reset', 'the kernel does not list cxl_bus'],
+  },
+  {
+    name: 'CXL port with SBR unmasked now: still no raw bus reset (the bit can change; only the kernel knows to set it)',
+    fns: [cxlPort(1, 1, true), busOnly('0000:01:00.0', RP1), busOnly('0000:01:00.1', RP1)],
+    steps: [],
+    unresettable: ['01:00.0', '01:00.1'],
+  },
+  {
+    name: 'CXL port, FLR with cxl_bus listed: the kernel\'s whole chain, cxl_bus as the kernel fallback, no raw bus',
+    fns: [cxlPort(1, 1), endpoint('0000:01:00.0', RP1, { resetMethod: ['flr', 'bus', 'cxl_bus'] })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { fallbacks: ['kernel:cxl_bus', 'flr'] },
+  },
+  {
+    name: 'CXL port, kernel without cxl_bus: FLR selected alone, its bus kept out of the chain',
+    fns: [cxlPort(1, 1), endpoint('0000:01:00.0', RP1)],
+    steps: ['kernel:flr@01:00.0[01:00.0]'],
+    first: { fallbacks: ['flr'] },
+  },
+  // Built-in drivers bound in the capture kernel: only the kernel's forms call reset_prepare/reset_done.
+  {
+    name: 'nvme bound, no reset_method file: no raw FLR or bus reset under it, unresettable naming the driver',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { classCode: 0x010802, driver: 'nvme', resetMethod: null })],
+    steps: [],
+    unresettable: ['01:00.0'],
+    reasons: ['driver nvme is bound: a raw reset skips nvme\'s reset_prepare/reset_done', 'which has driver nvme bound'],
+  },
+  {
+    name: 'nvme bound, the kernel lists flr: its reset file, and only kernel fallbacks',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { classCode: 0x010802, driver: 'nvme' })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { fallbacks: ['kernel:bus'], saveRestore: [] },
+  },
+  {
+    name: 'a bound driver alone below its port with only bus: the kernel\'s bus through its reset file',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { driver: 'megaraid_sas' })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { underlying: 'bus', fallbacks: [] },
+  },
+  {
+    name: 'vfio-pci bound: no user in a capture kernel, so a raw FLR is still allowed',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { driver: 'vfio-pci', resetMethod: null })],
+    steps: ['flr@01:00.0[01:00.0]'],
+  },
+  {
+    name: 'GPU without a driver next to its HDA bound to snd_hda_intel: no raw bus reset, the HDA through the kernel',
+    fns: [
+      rootPort(1, 1),
+      endpoint('0000:01:00.0', RP1, { vendor: 0x1002, device: 0x67df, classCode: 0x030000, pcie: { type: 'legacy_endpoint' }, pm: {}, flags: { noPm: true } }),
+      endpoint('0000:01:00.1', RP1, { vendor: 0x1002, device: 0xaaf0, classCode: 0x040300, pcie: { type: 'legacy_endpoint' }, pm: {}, driver: 'snd_hda_intel' }),
+    ],
+    steps: ['kernel@01:00.1[01:00.1]'],
+    unresettable: ['01:00.0'],
+    reasons: ['would also reset 0000:01:00.1, which has driver snd_hda_intel bound'],
+  },
+  {
+    name: 'a PF whose VFs are bound to iavf: no raw FLR of the PF (it resets the VFs); each VF through the kernel',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { sriov: SRIOV, resetMethod: null }), vf('0000:01:02.0', { driver: 'iavf' }), vf('0000:01:02.1', { driver: 'iavf' })],
+    steps: ['kernel@01:02.0[01:02.0]', 'kernel@01:02.1[01:02.1]'],
+    unresettable: ['01:00.0'],
+    reasons: ['its VF 0000:01:02.0 has driver iavf bound, and a flr of the PF resets its VFs'],
+  },
+  {
+    name: 'prefer=vfio on a function bound to another driver: the agent never rebinds, the kernel\'s reset instead',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { driver: 'nvme' })],
+    table: '1234:0001 prefer=vfio reason="test: owned by a VM"',
+    steps: ['kernel@01:00.0[01:00.0]'],
+    reasons: ['not vfio: VFIO_DEVICE_RESET needs the function bound to vfio-pci (bound: nvme)'],
+  },
+  // The kernel's listing: what it omits is forbidden (a NO_*_RESET quirk newer than the table, or the admin).
+  {
+    name: 'DevCap FLR+ but the kernel lists "pm bus" (a newer quirk_no_flr): PM through the kernel, no raw FLR fallback',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { pm: {}, resetMethod: ['pm', 'bus'] })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { underlying: 'pm', fallbacks: ['kernel:bus', 'pm', 'bus'] },
+    reasons: ['not flr: forbidden: the kernel\'s reset_method "pm bus" omits flr although DevCap FLR+: a PCI_DEV_FLAGS_NO_FLR_RESET quirk'],
+  },
+  {
+    name: 'PM allowed by the bits but omitted by the kernel: the kernel\'s bus, no raw PM',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { pm: {}, resetMethod: ['bus'] })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { underlying: 'bus', fallbacks: ['bus'] },
+    reasons: ['omits pm although PM No_Soft_Reset-'],
+  },
+  {
+    name: 'administrator left only device_specific: no raw FLR, PM or bus as fallbacks',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { pm: {}, resetMethod: ['device_specific'] })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    first: { underlying: 'device_specific', fallbacks: [] },
+  },
+  {
+    name: 'bus omitted for a function alone below its port: trusted, so unresettable',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['acpi'] })],
+    steps: [],
+    unresettable: ['01:00.0'],
+    reasons: ['the kernel\'s reset_method "acpi" omits bus although 0000:01:00.0 is alone on its bus'],
+  },
+  {
+    name: 'bus omitted by a function that shares its bus: an enumeration artefact, the bus reset of both goes ahead',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['bus'] }), busOnly('0000:01:00.1', RP1, { resetMethod: ['acpi'] })],
+    steps: ['bus@00:01.0[01:00.0 01:00.1]'],
+  },
+  {
+    name: 'empty reset_method (administrator disabled every reset): unresettable citing the listing',
+    fns: [rootPort(1, 1), endpoint('0000:01:00.0', RP1, { resetMethod: [] })],
+    steps: [],
+    unresettable: ['01:00.0'],
+    reasons: ['reset_method is empty'],
+  },
+  {
+    name: 'empty reset_method on a sibling: no bus reset may reach it',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1), endpoint('0000:01:00.1', RP1, { resetMethod: [] })],
+    steps: [],
+    unresettable: ['01:00.0', '01:00.1'],
+    reasons: ['a bus reset of 0000:00:01.0 would also reset 0000:01:00.1: the kernel lists no reset method'],
+  },
+  // A PM reset of a PF clears VF Enable like an FLR: its VFs are in the step.
+  {
+    name: 'PM reset of a PF through the kernel: its VFs are in the step',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { sriov: SRIOV, pm: {} }), vf('0000:01:02.0'), vf('0000:01:02.1')],
+    steps: ['kernel@01:00.0[01:00.0 01:02.0 01:02.1]'],
+    first: { underlying: 'pm', saveRestore: [] },
+    reasons: ['also resets its VFs 0000:01:02.0, 0000:01:02.1: a PM reset (D3hot->D0 with No_Soft_Reset clear) of the PF clears VF Enable'],
+  },
+  {
+    name: 'raw PM reset of a PF: its VFs are in the step and saved and restored with it',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { sriov: SRIOV, pm: {}, resetMethod: null }), vf('0000:01:02.0'), vf('0000:01:02.1')],
+    steps: ['pm@01:00.0[01:00.0 01:02.0 01:02.1]'],
+    first: { saveRestore: ['0000:01:00.0', '0000:01:02.0', '0000:01:02.1'] },
+  },
+  {
+    name: 'a VF excluded by policy forbids the PF\'s PM reset too',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { sriov: { ...SRIOV, numVfs: 1 }, pm: {} }), vf('0000:01:02.0')],
+    policy: { exclude: ['01:02.0'] },
+    steps: [],
+    unresettable: ['01:00.0'],
+    reasons: ['a PM reset (D3hot->D0 with No_Soft_Reset clear) of this PF would also reset its VF 0000:01:02.0'],
+  },
+];
+
 describe('method choice and conflict rules', () => {
-  for (const row of rows) {
+  for (const row of [...rows, ...kdumpRows]) {
     it(row.name, () => {
       const { plan } = planFor(row);
       const b = brief(plan);
@@ -311,6 +539,8 @@ describe('method choice and conflict rules', () => {
         if (f.delayAfterMs !== undefined) expect(s.delayAfterMs).toBe(f.delayAfterMs);
         if (f.d3hotDelayMs !== undefined) expect(s.d3hotDelayMs).toBe(f.d3hotDelayMs);
         if (f.underlying) expect(s.underlying).toBe(f.underlying);
+        if (f.assumeFlr !== undefined) expect(s.assumeFlr ?? false).toBe(f.assumeFlr);
+        if (f.assumeFlr) expect([s.method, ...s.fallbacks]).toContain('flr');
         if (f.waits) expect(Object.fromEntries(s.waits.map((w) => [w.what, w.ms]))).toEqual(f.waits);
       }
       // Every function exactly once, whatever the case.
