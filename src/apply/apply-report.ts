@@ -97,6 +97,13 @@ export interface ApplyReport {
   exitStatus: number;
   /** Functions the plan left alone, with the planner's reason. */
   unresettable: { bdf: string; reason: string }[];
+  /**
+   * Capture kernel: in-scope functions (steps' and `unresettable`) not reset `ok` whose Bus Master Enable
+   * reads 0 at the end of the run: DMA stopped (Bus Master cleared), not reset. Empty on a live system.
+   */
+  busMasterCleared: string[];
+  /** The same functions whose Bus Master was left as it was (driver bound, not answering, …), with why. */
+  busMasterLeftOn: { bdf: string; reason: string }[];
   excluded: { bdf: string; reason: string }[];
   /** Non-fatal problems of the run (quirk table, IOMMU evidence, kmsg, lock recovery). */
   problems: string[];

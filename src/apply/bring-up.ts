@@ -1,5 +1,6 @@
 import { DeadlineError, MethodError } from './method-error.js';
 import type { ResetOutcome } from './methods/method.js';
+import { resetHadNoEffect } from './methods/quiesce.js';
 import type { SaveSession } from './save-restore/session.js';
 import type { StepContext } from './step-context.js';
 import { waitReady } from './wait-ready.js';
@@ -30,7 +31,12 @@ export async function bringUp(ctx: StepContext, session: SaveSession, outcome: R
       if (behind.length) ctx.note(`${behind.join(', ')} not restored: behind ${bdf}, which did not come back`);
       return;
     }
-    const result = session.restore(bdf);
+    // Quiesced before a raw reset, Command must read 0 now; INTx Disable still set: the reset was ignored.
+    // Everything goes back but Bus Master, which stays off: the function may still be running its DMA.
+    const ignored = resetHadNoEffect(ctx, bdf, outcome.reason);
+    if (ignored) failures.push(new MethodError('EIO', 'verify', bdf, ignored));
+    const result = session.restore(bdf, ignored !== null);
+    if (ignored) ctx.note(`${bdf} restored with Bus Master left off: the ${outcome.reason} had no effect on it`);
     ctx.env.log.info({ event: 'step.restored', step: ctx.step.id, bdf }, `${bdf} restored`);
     if (result.errors.length) failures.push(new MethodError('EIO', 'restore', bdf, result.errors.join('; ')));
     const deps = topo.dependents(bdf).filter((d) => session.has(d));

@@ -1,7 +1,8 @@
 import type { Plan, PlanStep } from '../plan/plan.js';
 import type { StepReport } from './apply-report.js';
 import { notRunReport, StepRunner } from './run-step.js';
-import type { ExecEnv } from './step-context.js';
+import { plannedWaitMs, type ExecEnv } from './step-context.js';
+import { stopDma, type StopDmaResult } from './stop-dma.js';
 
 export interface ExecuteOptions {
   /** Steps not to run, with the reason (the live-system guard); reported `skipped`. */
@@ -11,7 +12,18 @@ export interface ExecuteOptions {
    * once; this covers a write blocked in the kernel). Default 250 ms.
    */
   graceMs?: number;
+  /**
+   * Capture kernel only: the last phase clears Bus Master on every in-scope function not reset `ok` and
+   * with no driver bound (see stop-dma.ts). Never on a live system.
+   */
+  stopDma?: boolean;
 }
+
+/**
+ * Time a step must have left for its restore, on top of its planned waits, to be started (ms): saving,
+ * restoring and reading back a few functions' registers takes milliseconds of config accesses.
+ */
+export const RESTORE_MARGIN_MS = 20;
 
 export interface ExecuteResult {
   steps: StepReport[];
@@ -19,6 +31,10 @@ export interface ExecuteResult {
   durationMs: number;
   /** Steps still blocked in the kernel when the run ended (their writes may yet complete). */
   stuck: number[];
+  /** With `stopDma`: functions not reset whose Bus Master reads 0 at the end (DMA stopped). */
+  busMasterCleared: string[];
+  /** With `stopDma`: functions not reset whose Bus Master was left alone, and why. */
+  busMasterLeftOn: { bdf: string; reason: string }[];
 }
 
 /**
@@ -57,6 +73,11 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
   const res = new Map(steps.map((s) => [s.id, resources(s, env)]));
   const reports = new Map<number, StepReport>();
   const running = new Map<number, { runner: StepRunner; promise: Promise<void> }>();
+  /**
+   * Steps that gave up on a reset still blocked in the kernel: finished for the plan's order (later waves
+   * go on without them) but their functions and bridge stay reserved until the kernel returns.
+   */
+  const held = new Map<number, Promise<void>>();
   const done = new Set<number>();
   for (const s of steps) {
     const why = options.skip?.get(s.id);
@@ -76,6 +97,8 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
 
   const abort = new AbortController();
   let deadlineReached = false;
+  /** A step was not started because the time left could not cover it: the deadline shaped the run. */
+  let refusedForTime = false;
   const deadlineHit = clock.sleep(Math.max(0, deadline.remaining()), abort.signal).then(() => {
     if (!abort.signal.aborted) deadlineReached = true;
   });
@@ -86,8 +109,16 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
       if (done.has(e.id)) continue;
       if (!mayOverlap(s, e) || !disjoint(res.get(s.id)!, res.get(e.id)!)) return false;
     }
-    for (const id of running.keys()) if (!disjoint(res.get(s.id)!, res.get(id)!)) return false;
+    for (const id of [...running.keys(), ...held.keys()]) if (!disjoint(res.get(s.id)!, res.get(id)!)) return false;
     return true;
+  };
+  /** The step given up on in the kernel that holds something `s` needs, if any. */
+  const heldBy = (s: PlanStep): { id: number; shared: string[] } | null => {
+    for (const id of held.keys()) {
+      const shared = [...res.get(s.id)!].filter((b) => res.get(id)!.has(b));
+      if (shared.length) return { id, shared };
+    }
+    return null;
   };
 
   for (;;) {
@@ -97,10 +128,31 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
     }
     steps.forEach((s, i) => {
       if (done.has(s.id) || running.has(s.id) || !startable(s, i)) return;
+      // A step starts only with time for its planned waits and its restore left: once its reset is issued
+      // it holds its waits past the deadline, and one started 5 ms before it would strand functions.
+      const left = deadline.remaining();
+      const needs = plannedWaitMs(s) + RESTORE_MARGIN_MS;
+      if (left < needs) {
+        const why = `deadline reached for this step: not started: ${Math.max(0, Math.floor(left))} ms left, needs ${Math.ceil(needs)} ms (planned waits and quirk delay ${Math.ceil(needs - RESTORE_MARGIN_MS)} ms + ${RESTORE_MARGIN_MS} ms to restore)`;
+        reports.set(s.id, notRunReport(s, 'abandoned', why, clock.now() - start));
+        log.warn({ event: 'step.abandoned', step: s.id, target: s.target, leftMs: Math.floor(left), needsMs: Math.ceil(needs) }, `step ${s.id} abandoned: ${why}`);
+        done.add(s.id);
+        refusedForTime = true;
+        return;
+      }
       const runner = new StepRunner(env, s, start);
       const promise = runner.run().then(
         (r) => {
           reports.set(s.id, r);
+          const blocked = runner.inKernel;
+          if (blocked.length) {
+            held.set(
+              s.id,
+              Promise.allSettled(blocked).then(() => {
+                held.delete(s.id);
+              }),
+            );
+          }
         },
         (err: unknown) => {
           reports.set(s.id, runner.abandonNow(`internal error: ${(err as Error)?.message ?? String(err)}`));
@@ -111,8 +163,22 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
       });
       running.set(s.id, { runner, promise });
     });
-    if (running.size === 0) break;
-    await Promise.race([...[...running.values()].map((r) => r.promise), deadlineHit]);
+    if (running.size === 0) {
+      // What is left waits only for steps given up on in the kernel: they had their time, so do not wait
+      // for the deadline; report each such step as not started, naming what it shares.
+      const waiting = steps.filter((s) => !done.has(s.id));
+      if (waiting.length === 0) break;
+      for (const s of waiting) {
+        const by = heldBy(s);
+        if (!by) continue;
+        const why = `EBUSY in probe ${s.target}: not started: step ${by.id} is still blocked in the kernel holding ${by.shared.join(', ')}`;
+        reports.set(s.id, notRunReport(s, 'failed', why, clock.now() - start));
+        log.error({ event: 'step.end', step: s.id, status: 'failed', target: s.target, error: why }, `step ${s.id} failed: ${why}`);
+        done.add(s.id);
+      }
+      continue;
+    }
+    await Promise.race([...[...running.values()].map((r) => r.promise), ...held.values(), deadlineHit]);
   }
 
   const stuck: number[] = [];
@@ -129,13 +195,32 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
       const settled = Promise.allSettled([...running.values()].map((r) => r.promise));
       await Promise.race([settled, clock.sleep(options.graceMs ?? 250, grace.signal)]);
       grace.abort();
+      // A step holding a raw reset finishes it (mandated waits, back to D0, restore): bounded by its waits
+      // and the hold's readiness cap (HOLD_READY_CAP_MS), never by a write blocked in the kernel.
+      const holding = [...running.values()].filter((r) => r.runner.holding);
+      if (holding.length) await Promise.allSettled(holding.map((r) => r.promise));
       for (const [id, r] of running) {
         stuck.push(id);
         reports.set(id, r.runner.abandonNow('deadline reached while the step was blocked (a write still in the kernel)'));
       }
     }
   }
+  for (const id of held.keys()) if (!stuck.includes(id)) stuck.push(id);
   abort.abort();
   await deadlineHit;
-  return { steps: steps.map((s) => reports.get(s.id)!).filter(Boolean), deadlineReached, durationMs: Math.round((clock.now() - start) * 1000) / 1000, stuck };
+  const finished = steps.map((s) => reports.get(s.id)!).filter(Boolean);
+  let dma: StopDmaResult = { cleared: [], leftOn: [] };
+  if (options.stopDma) {
+    const blocked = new Set<string>();
+    for (const id of stuck) for (const b of res.get(id) ?? []) blocked.add(b);
+    dma = stopDma(plan, finished, env, blocked);
+  }
+  return {
+    steps: finished,
+    deadlineReached: deadlineReached || refusedForTime,
+    durationMs: Math.round((clock.now() - start) * 1000) / 1000,
+    stuck,
+    busMasterCleared: dma.cleared,
+    busMasterLeftOn: dma.leftOn,
+  };
 }

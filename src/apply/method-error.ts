@@ -27,6 +27,18 @@ export class MethodError extends Error {
   }
 }
 
+/**
+ * A reset the kernel performs (a write to `reset`, an ioctl) has not returned within the step's limit. The
+ * step gives up on it, but the kernel is still at work: nothing of the step may be touched any more
+ * (user config access blocks while the kernel resets), and its functions and bridge stay reserved.
+ */
+export class StillInKernel extends MethodError {
+  constructor(bdf: string, detail: string) {
+    super('ETIMEDOUT', 'reset', bdf, detail);
+    this.name = 'StillInKernel';
+  }
+}
+
 /** The global deadline passed while the step was waiting; it stops at once and cleans up. */
 export class DeadlineError extends Error {
   constructor(readonly during: string) {

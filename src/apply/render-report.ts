@@ -17,6 +17,8 @@ export function renderReport(r: ApplyReport): string {
   lines.push(
     `${sum.ok} ok, ${sum.failed} failed, ${sum.abandoned} abandoned, ${sum.skipped} skipped; ${sum.functionsReset} function(s) reset in ${Math.round(r.durationMs)} ms${r.deadlineReached ? ' (deadline reached)' : ''}; exit ${r.exitStatus}`,
   );
+  for (const b of r.busMasterCleared ?? []) lines.push(`${b}: DMA stopped (Bus Master cleared), not reset`);
+  for (const b of r.busMasterLeftOn ?? []) lines.push(`${b.bdf}: not reset, Bus Master left as it was: ${b.reason}`);
   for (const p of r.problems) lines.push(`problem: ${p}`);
   return `${lines.join('\n')}\n`;
 }

@@ -9,6 +9,7 @@ import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { loadSimulator } from '../simulator/load.js';
 import { simulatedVfio } from '../simulator/sim-vfio.js';
+import type { PciSimulator } from '../simulator/simulator.js';
 import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
 import type { ApplyReport, ApplySummary } from './apply-report.js';
 import { Deadline } from './deadline.js';
@@ -43,6 +44,11 @@ export interface ApplyOptions extends PlanOptions {
   virtualTime?: boolean;
   /** --simulate only: rehearse as if this were a capture kernel even without evidence. */
   assumeCaptureKernel?: boolean;
+  /**
+   * --simulate only, and not a command-line option: adjust the simulator before the run (behaviour of
+   * functions, fault rules). What the reliability bench uses to time a run where nothing comes back.
+   */
+  simulatorHook?: (sim: PciSimulator) => void;
 }
 
 export interface ApplyIo {
@@ -110,6 +116,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     let vfio: () => Promise<VfioBackend>;
     if (opts.simulate) {
       const sim = loadSimulator(root, { clock });
+      opts.simulatorHook?.(sim);
       access = sim;
       vfio = async () => simulatedVfio(sim);
     } else {
@@ -125,7 +132,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       deadline: new Deadline(clock, t0 + opts.deadline),
       readyTimeoutMs: opts.readyTimeout,
       vfio,
-    }, { skip: guard.skip });
+    }, { skip: guard.skip, stopDma: captureKernel });
     if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the process exits when those writes return`);
 
     const summary = summarise(result.steps);
@@ -146,6 +153,8 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       summary,
       exitStatus: EXIT.OK,
       unresettable: plan.unresettable,
+      busMasterCleared: result.busMasterCleared,
+      busMasterLeftOn: result.busMasterLeftOn,
       excluded: plan.excluded,
       problems,
     };

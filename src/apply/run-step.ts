@@ -1,9 +1,10 @@
 import type { PlanMethod, PlanStep } from '../plan/plan.js';
 import type { RestoreMismatch, StepAttempt, StepReport, StepStatus, StepWaitRecord } from './apply-report.js';
 import { bringUp } from './bring-up.js';
-import { DeadlineError, MethodError, describeFailure } from './method-error.js';
+import { DeadlineError, MethodError, StillInKernel, describeFailure } from './method-error.js';
 import type { ResetMethod } from './methods/method.js';
 import { methodFor } from './methods/table.js';
+import { neverReset } from './never-reset.js';
 import { SaveSession } from './save-restore/session.js';
 import { StepContext, type ExecEnv } from './step-context.js';
 
@@ -19,6 +20,7 @@ export class StepRunner {
   private readonly waits: StepWaitRecord[] = [];
   private readonly notes: string[] = [];
   private readonly restored = new Set<string>();
+  private readonly blockedInKernel: Promise<unknown>[] = [];
   private mismatches: RestoreMismatch[] = [];
   private ctx: StepContext | null = null;
   private abandoned = false;
@@ -32,10 +34,29 @@ export class StepRunner {
     private readonly runStart: number,
   ) {}
 
+  /** Kernel operations the step gave up on while they were still blocked: its resources stay reserved until they return. */
+  get inKernel(): Promise<unknown>[] {
+    return [...this.blockedInKernel];
+  }
+
+  /**
+   * Committed to a raw reset (or out of D0): its mandated waits and restore run to their end past the
+   * deadline, bounded by the waits themselves and the hold's readiness cap. The executor waits for it.
+   */
+  get holding(): boolean {
+    return this.ctx !== null && this.ctx.holding && this.ctx.kernelPending === null && !this.finished;
+  }
+
   async run(): Promise<StepReport> {
     const { step, env } = this;
     this.startedAt = env.clock.now();
     env.log.info({ event: 'step.start', step: step.id, wave: step.wave, method: step.method, target: step.target, functions: step.functions }, `step ${step.id}: ${step.method} on ${step.target}`);
+    const refused = neverReset(env, step);
+    if (refused) {
+      const error = `EPERM in probe ${refused.bdf}: ${refused.why}`;
+      this.attempt(step.method, 'failed', error);
+      return this.finish('failed', null, error);
+    }
     const chain = [...new Set<PlanMethod>([step.method, ...(step.fallbacks ?? [])])];
     let status: StepStatus = 'failed';
     let error: string | undefined;
@@ -137,21 +158,36 @@ export class StepRunner {
     }
     ctx.runCleanups();
     if (this.abandoned) return { result: 'abandoned', detail: 'abandoned at the deadline' };
+    if (failure instanceof StillInKernel) {
+      // User config access blocks while the kernel resets the function: touch nothing of it any more.
+      ctx.note(`${step.target} not restored or checked: the kernel may still be resetting it`);
+      return { result: 'failed', detail: failure.message };
+    }
 
+    // A deadline before the reset was issued: nothing was reset (Command has read 0x0400 since the quiesce:
+    // no decode, no Bus Master); the saved state goes back with Bus Master off. After a raw reset the step
+    // holds its mandated waits whatever the deadline, so a deadline there means a function did not answer
+    // within the hold: it stays at power-on values (no decode, no Bus Master) and the rest is restored.
+    const held = ctx.holding;
     if (failure instanceof DeadlineError) {
-      const left = session.unrestored();
-      if (left.length) ctx.note(`left at power-on values with Bus Master off, not restored: ${left.join(', ')} (the deadline came inside a mandated wait)`);
-    } else {
-      ctx.phase = 'cleanup';
-      for (const b of session.unrestored()) {
-        if (!answers(env, b)) {
-          ctx.note(`${b} not restored: it does not answer`);
-          continue;
-        }
-        const r = session.restore(b, failure !== null);
-        if (failure !== null) ctx.note(`${b} restored with Bus Master left off after the failure`);
-        for (const e of r.errors) ctx.note(`${b} restore: ${e}`);
+      if (!ctx.resetIssued) {
+        const q = [...ctx.quiesced];
+        ctx.note(`nothing was reset: ${failure.message} (the deadline came before the reset was issued)${q.length ? `; Command of ${q.join(', ')} had been set to 0x0400 (no decode, no Bus Master)` : ''}`);
+      } else if (!held) ctx.note(`the kernel was asked to reset, then ${failure.message}`);
+    }
+    ctx.phase = 'cleanup';
+    for (const b of session.unrestored()) {
+      if (!answers(env, b)) {
+        ctx.note(
+          ctx.resetIssued && held
+            ? `${b} reset but not restored: it does not answer (left at power-on values: no decode, no Bus Master)`
+            : `${b} not restored: it does not answer`,
+        );
+        continue;
       }
+      const r = session.restore(b, failure !== null);
+      if (failure !== null) ctx.note(`${b} restored with Bus Master left off after the ${failure instanceof DeadlineError ? 'deadline' : 'failure'}`);
+      for (const e of r.errors) ctx.note(`${b} restore: ${e}`);
     }
     ctx.phase = 'verify';
     const v = session.verify();
@@ -177,6 +213,7 @@ export class StepRunner {
 
   /** Keep a finished attempt's waits and notes for the step's report. */
   private absorb(ctx: StepContext): void {
+    this.blockedInKernel.push(...ctx.inKernel.splice(0));
     for (const w of ctx.waits.splice(0)) {
       const e = this.waits.find((x) => x.what === w.what);
       if (e) e.ms = Math.round((e.ms + w.ms) * 1000) / 1000;
@@ -223,7 +260,7 @@ function answers(env: ExecEnv, bdf: string): boolean {
 }
 
 /** A report for a step that never ran. */
-export function notRunReport(step: PlanStep, status: 'skipped' | 'abandoned', reason: string, startMs: number): StepReport {
+export function notRunReport(step: PlanStep, status: 'skipped' | 'abandoned' | 'failed', reason: string, startMs: number): StepReport {
   return {
     id: step.id,
     method: step.method,

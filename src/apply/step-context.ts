@@ -34,7 +34,27 @@ export const MAX_POLL_MS = 64;
 export class StepContext {
   readonly waits: StepWaitRecord[] = [];
   readonly notes: string[] = [];
+  /** Kernel operations given up on while still blocked (see awaitKernel); they keep the step's resources. */
+  readonly inKernel: Promise<unknown>[] = [];
   phase: StepPhase = 'probe';
+  /**
+   * The write that resets something has been issued. Until then a deadline leaves nothing in a mandated
+   * wait, so the step writes back what it saved at once; after it, a function may be inside its wait.
+   */
+  resetIssued = false;
+  /**
+   * The step is committed (a raw reset issued, or a function moved out of D0): from here its mandated
+   * waits run to their end whatever the deadline, because cutting one leaves functions half-reset (BARs
+   * zero, bridges without bus numbers, a function in D3hot). Polls for readiness may run past the deadline
+   * until `holdUntil`; everything after is bounded (see holdBudgetMs).
+   */
+  holding = false;
+  /** Clock time until which readiness polls may go on past the deadline (set when the hold begins). */
+  holdUntil = -Infinity;
+  /** A kernel operation (a write to `reset`, a VFIO ioctl) still running for this step, if any. */
+  kernelPending: Promise<unknown> | null = null;
+  /** Functions whose Command was set to INTx Disable only before a raw reset (a real reset clears it). */
+  readonly quiesced = new Set<string>();
   private readonly layouts = new Map<string, RegisterLayout>();
   private readonly cleanups: (() => void)[] = [];
 
@@ -61,9 +81,41 @@ export class StepContext {
     return this.env.clock.now();
   }
 
-  /** A wait the spec or the kernel mandates. The deadline cuts it short with DeadlineError. */
+  /** Throws DeadlineError once the deadline has passed: nothing new is started after it. */
+  checkDeadline(before: string): void {
+    if (this.env.deadline.expired()) throw new DeadlineError(`${before} (the deadline passed before it was issued)`);
+  }
+
+  /**
+   * Call right before the write that resets something: after the deadline no reset is started (a slow
+   * save or quiesce may have used the time up), and from here on the step may leave functions in a wait.
+   */
+  beginReset(what: string, kind: 'raw' | 'kernel' = 'raw'): void {
+    if (!this.holding) this.checkDeadline(what);
+    this.phase = 'reset';
+    this.resetIssued = true;
+    // The kernel's own resets wait and restore inside the kernel; only a raw reset holds the step.
+    if (kind === 'raw') this.beginHold(what);
+  }
+
+  /**
+   * Commit the step: from the next write on, stopping early would strand a function (half-reset, or in
+   * D3hot). Refused after the deadline, like a reset; once holding, mandated waits are never cut.
+   */
+  beginHold(what: string): void {
+    if (this.holding) return;
+    this.checkDeadline(what);
+    this.holding = true;
+    this.holdUntil = this.now() + holdBudgetMs(this.step, this.env.readyTimeoutMs);
+  }
+
+  /**
+   * A wait the spec or the kernel mandates. Before the step is committed the deadline cuts it short with
+   * DeadlineError; once holding (a reset issued) it runs to its end: these waits are fixed and short.
+   */
   async wait(what: string, ms: number): Promise<void> {
     if (ms <= 0) return;
+    if (this.holding) return this.hold(what, ms);
     const remaining = this.env.deadline.remaining();
     if (remaining <= 0) throw new DeadlineError(what);
     const start = this.now();
@@ -81,7 +133,8 @@ export class StepContext {
 
   /** One polling interval, added to the `poll:<what>` record. */
   async poll(what: string, ms: number): Promise<void> {
-    const remaining = this.env.deadline.remaining();
+    // Holding, a function may be waited for past the deadline, up to the hold's end.
+    const remaining = this.holding ? Math.max(this.env.deadline.remaining(), this.holdUntil - this.now()) : this.env.deadline.remaining();
     if (remaining <= 0) throw new DeadlineError(`poll:${what}`);
     const start = this.now();
     await this.env.clock.sleep(Math.min(ms, remaining));
@@ -159,6 +212,29 @@ export class StepContext {
   fail(code: string, bdf: string, detail: string, notSupported = false): never {
     throw this.error(code, bdf, detail, notSupported);
   }
+}
+
+/**
+ * How long readiness polls of a committed step may run past the deadline (ms) — the cap on readiness
+ * once the deadline has passed: a function that needs more than 1 s after its mandated wait is broken
+ * or answering RRS, and the dump must not wait for it.
+ */
+export const HOLD_READY_CAP_MS = 1000;
+
+/** A step's planned waits and quirk delay (ms): what it needs once started, for deadline budgeting. */
+export function plannedWaitMs(step: PlanStep): number {
+  const waits = (step.waits ?? []).reduce((sum, w) => sum + (Number.isFinite(w.ms) && w.ms > 0 ? w.ms : 0), 0);
+  const quirk = Number.isFinite(step.delayAfterMs) && step.delayAfterMs > 0 ? step.delayAfterMs : 0;
+  return waits + quirk;
+}
+
+/**
+ * The hold's budget from the moment the step commits: its planned waits plus readiness capped at
+ * HOLD_READY_CAP_MS (and at --ready-timeout). Polls stop at that point even past the deadline; the
+ * mandated waits themselves are never cut.
+ */
+export function holdBudgetMs(step: PlanStep, readyTimeoutMs: number): number {
+  return plannedWaitMs(step) + Math.min(readyTimeoutMs, HOLD_READY_CAP_MS);
 }
 
 function round(ms: number): number {

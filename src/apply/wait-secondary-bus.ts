@@ -1,3 +1,4 @@
+import { AccessError } from '../access/access-error.js';
 import type { RegisterLayout } from '../config/register-layout.js';
 import * as R from '../config/registers.js';
 import type { StepContext } from './step-context.js';
@@ -41,11 +42,23 @@ export async function waitSecondaryBus(ctx: StepContext, bridge: string, delayMs
   }
   await ctx.wait('link-detect', 20);
   const start = ctx.now();
+  // A read that fails is retried like one that finds the link down, for the same 1 s: giving up at once
+  // would send the cleanup's config requests below the bridge inside the wait the spec mandates.
+  let lastError: AccessError | null = null;
+  let answered = false;
   for (;;) {
-    const sta = ctx.read(bridge, p.offset + R.PCI_EXP_LNKSTA, 2, 'LnkSta');
+    let sta = 0xffff;
+    try {
+      sta = ctx.access.readConfigAt(bridge, p.offset + R.PCI_EXP_LNKSTA, 2);
+      answered = true;
+    } catch (err) {
+      lastError = err instanceof AccessError ? err : new AccessError('EIO', bridge, (err as Error)?.message ?? String(err));
+    }
     if (sta !== 0xffff && sta & R.PCI_EXP_LNKSTA_DLLLA) break;
     if (ctx.now() - start >= LINK_TIMEOUT_MS) {
-      ctx.fail('ENOTTY', bridge, `Data Link Layer Link Active not set in ${LINK_TIMEOUT_MS} msec`);
+      const tail = lastError ? ` (last LnkSta read failed: ${lastError.message})` : '';
+      // Every read failed: the reason is the read, not the link.
+      ctx.fail(!answered && lastError ? lastError.code : 'ENOTTY', bridge, `Data Link Layer Link Active not set in ${LINK_TIMEOUT_MS} msec${tail}`);
     }
     await ctx.poll('link-active', 1);
   }

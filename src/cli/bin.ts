@@ -2,8 +2,7 @@
 // The shebang caps V8's young generation at 1 MB per semi-space: a 5,000-function scan then peaks
 // near 75 MB RSS instead of 110 MB, at a few percent of speed (bench/scan.ts). The kdump hook and
 // unit pass the same flag to node.
+import { exitWhenDone } from './exit-when-done.js';
 import { main } from './main.js';
 
-main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+main(process.argv.slice(2)).then(exitWhenDone);

@@ -183,6 +183,8 @@ export const PCI_LTR_MAX_NOSNOOP_LAT = 0x06;
 export const PCI_SRIOV_CTRL = 0x08;
 export const PCI_SRIOV_CTRL_VFE = 0x0001;
 export const PCI_SRIOV_CTRL_MSE = 0x0008;
+/** ARI Capable Hierarchy: First VF Offset and VF Stride depend on it. */
+export const PCI_SRIOV_CTRL_ARI = 0x0010;
 export const PCI_SRIOV_NUM_VF = 0x10;
 export const PCI_SRIOV_VF_OFFSET = 0x14;
 export const PCI_SRIOV_VF_STRIDE = 0x16;

@@ -25,7 +25,12 @@ export type FaultAction =
   /** An asynchronous write never completes (a `reset` blocked in the kernel); synchronous ones fail with EIO. */
   | { kind: 'hang' }
   /** The function disappears just before the operation (surprise removal). */
-  | { kind: 'vanish'; how?: 'all-ones' | 'removed' };
+  | { kind: 'vanish'; how?: 'all-ones' | 'removed' }
+  /**
+   * The operation blocks this long, then completes normally: a config access stuck in completion timeouts,
+   * a sysfs file behind a busy lock. Synchronous, like the syscall: nothing else runs meanwhile.
+   */
+  | { kind: 'slow'; ms: number };
 
 export interface FaultRule {
   op?: SimOp | SimOp[];
@@ -47,6 +52,10 @@ export interface SimOpInfo {
   offset?: number;
   width?: number;
   name?: string;
+  /** Set by the simulator: the operation's position in the stream as issued (what `after` counts). */
+  issued?: number;
+  /** Set by the simulator: time the operation was issued (an asynchronous write completes later). */
+  issuedAt?: number;
 }
 
 export class FaultHandle {

@@ -18,6 +18,14 @@ export interface FunctionBehaviour {
   linkNeverUp: boolean;
   /** PM: how long the function must stay in D3hot before D0 (ms); shorter is a timing violation. */
   d3hotMs: number;
+  /** Initiate FLR works although DevCap does not advertise FLR (what a quirk's `assume=flr` says, e.g. an 82599 VF). */
+  flrDespiteDevCap: boolean;
+  /**
+   * The hardware ignores resets: an FLR, AF FLR or PM transition leaves every register as it was (a device
+   * that advertises FLR but ignores it, a wrong No_Soft_Reset); on a bridge, its Secondary Bus Reset
+   * reaches nothing below (a CXL port with Unmask SBR clear). Logged as `ignored:<kind>` in resetLog.
+   */
+  ignoresReset: boolean;
 }
 
 export const DEFAULT_BEHAVIOUR: FunctionBehaviour = {
@@ -29,6 +37,8 @@ export const DEFAULT_BEHAVIOUR: FunctionBehaviour = {
   linkUpMs: 20,
   linkNeverUp: false,
   d3hotMs: 10,
+  flrDespiteDevCap: false,
+  ignoresReset: false,
 };
 
 export type Presence = 'present' | 'all-ones' | 'removed';
@@ -73,6 +83,25 @@ export class SimFunction {
     readonly hasResetSubordinate: boolean,
     public behaviour: FunctionBehaviour,
   ) {}
+
+  /** An independent copy in the same state (config, presence, timers); the register model is shared, it never changes. */
+  copy(): SimFunction {
+    const c = new SimFunction(
+      this.bdf, this.path, this.parent, this.physfn, this.vfIndex, this.config.slice(), this.model, new Map(this.attrs), new Map(this.links),
+      [...this.names], this.resetMethods === null ? null : [...this.resetMethods], this.hasResetSubordinate, { ...this.behaviour },
+    );
+    c.presence = this.presence;
+    c.readyAt = this.readyAt;
+    c.quietUntil = this.quietUntil;
+    c.quietReason = this.quietReason;
+    c.pendingUntil = this.pendingUntil;
+    c.d3At = this.d3At;
+    c.sbrAssertedAt = this.sbrAssertedAt;
+    c.linkUpAt = this.linkUpAt;
+    c.flrBitStuck = this.flrBitStuck;
+    c.resets = this.resets;
+    return c;
+  }
 
   get bus(): number {
     return parseInt(this.bdf.slice(this.bdf.indexOf(':') + 1, this.bdf.lastIndexOf(':')), 16);

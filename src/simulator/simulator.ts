@@ -2,14 +2,23 @@ import { AccessError } from '../access/access-error.js';
 import type { ConfigWidth, PciAccess, PciFunctionEntry } from '../access/access.js';
 import { pcieHasLink } from '../config/register-layout.js';
 import * as R from '../config/registers.js';
-import type { Clock } from '../time/clock.js';
+import { VirtualClock, type Clock } from '../time/clock.js';
 import { FaultInjector, type FaultAction, type SimOp, type SimOpInfo } from './faults.js';
 import { KernelModel, type KernelOutcome } from './kernel-model.js';
 import { SimFunction } from './sim-function.js';
 import { diffSnapshots, type SimDifference, type SimSnapshot } from './snapshot.js';
 
 export interface TraceEntry {
+  /** Position in the trace: operations are traced when they complete. */
   seq: number;
+  /**
+   * Position in the stream of operations as they were issued, which is what a fault rule's `after`
+   * counts. It differs from `seq` when an asynchronous write (a `reset` that lasts the whole reset)
+   * completes after operations issued later. Absent for an operation refused before it was counted.
+   */
+  issued?: number;
+  /** Simulator time the operation was issued; `t` is when it completed (later for an asynchronous write). */
+  issuedAt?: number;
   /** Simulator time (ms). */
   t: number;
   op: SimOp;
@@ -54,6 +63,7 @@ export class PciSimulator implements PciAccess {
   readonly kernel: KernelModel;
   private readonly fns = new Map<string, SimFunction>();
   private seq = 0;
+  private issuedCount = 0;
 
   constructor(
     functions: SimFunction[],
@@ -232,6 +242,14 @@ export class PciSimulator implements PciAccess {
     this.get(bdf).presence = how;
   }
 
+  /**
+   * An independent simulator in the same state on its own clock: no trace, no fault rules. A fault sweep
+   * loads a tree once and replays its scenario on clones, instead of reading the tree from disk each time.
+   */
+  clone(clock: Clock): PciSimulator {
+    return new PciSimulator(this.functions.map((f) => f.copy()), clock, this.problems);
+  }
+
   /** Every function's device state (config as stored, not as read), for diffing. */
   snapshot(): SimSnapshot {
     const out: SimSnapshot = new Map();
@@ -338,6 +356,10 @@ export class PciSimulator implements PciAccess {
   /** Put a function's registers back to power-on values; `keepLink` for FLR and PM, which leave the link alone. */
   resetToPowerOn(f: SimFunction, kind: string, keepLink: boolean): void {
     const now = this.clock.now();
+    if (f.behaviour.ignoresReset) {
+      this.resetLog.push({ t: now, bdf: f.bdf, kind: `ignored:${kind}` });
+      return;
+    }
     const p = f.model.layout?.pcie;
     const link: [number, number][] = [];
     if (keepLink && p && pcieHasLink(p)) {
@@ -383,6 +405,12 @@ export class PciSimulator implements PciAccess {
     if (!pcie || pcie.type === 'pcie_to_pci_bridge') quietUntil = now + 1100; // conventional PCI below: Tpvrh + Trhfa
     else if (pcie.maxSpeed > 2 && (pcie.type === 'root_port' || pcie.type === 'downstream_port')) quietUntil = bridge.linkUpAt + 100;
     else quietUntil = now + 100;
+    if (bridge.behaviour.ignoresReset) {
+      // The pulse never reaches the secondary bus: nothing below is reset, the link stays up.
+      this.resetLog.push({ t: now, bdf: bridge.bdf, kind: 'ignored:bus' });
+      bridge.linkUpAt = now;
+      return;
+    }
     for (const d of this.below(bridge.bdf)) {
       this.resetToPowerOn(d, 'bus', false);
       d.readyAt = d.behaviour.neverReady ? Infinity : Math.max(now, bridge.linkUpAt) + d.behaviour.readyDelayMs;
@@ -414,7 +442,7 @@ export class PciSimulator implements PciAccess {
     const p = layout.pcie;
     if (p) {
       const hi = wrote(p.offset + R.PCI_EXP_DEVCTL + 1);
-      if (hi !== null && hi & (R.PCI_EXP_DEVCTL_BCR_FLR >> 8) && p.flr) {
+      if (hi !== null && hi & (R.PCI_EXP_DEVCTL_BCR_FLR >> 8) && (p.flr || f.behaviour.flrDespiteDevCap)) {
         this.functionLevelReset(f, 'flr');
         if (f.behaviour.stuckResetBit) f.flrBitStuck = true;
       }
@@ -564,6 +592,8 @@ export class PciSimulator implements PciAccess {
 
   /** Count the operation against the fault rules; errors are thrown here, other actions returned. */
   private op(info: SimOpInfo): FaultAction | null {
+    info.issued = this.issuedCount++;
+    info.issuedAt = this.clock.now();
     const action = this.faults.check(info);
     if (!action) return null;
     if (action.kind === 'error') this.fail(info, action.code, 'injected fault');
@@ -572,11 +602,23 @@ export class PciSimulator implements PciAccess {
       if (f) f.presence = action.how ?? 'all-ones';
       return null;
     }
+    if (action.kind === 'slow') {
+      this.block(action.ms);
+      return null;
+    }
     return action;
+  }
+
+  /** The calling thread is stuck in the kernel for `ms`: virtual time jumps; real time really blocks. */
+  private block(ms: number): void {
+    if (this.clock instanceof VirtualClock) this.clock.advance(ms);
+    else if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   }
 
   private done<T>(info: SimOpInfo, value: T, outcome = 'ok'): T {
     const entry: TraceEntry = { seq: this.seq++, t: this.clock.now(), op: info.op, outcome };
+    if (info.issued !== undefined) entry.issued = info.issued;
+    if (info.issuedAt !== undefined) entry.issuedAt = info.issuedAt;
     if (info.bdf !== undefined) entry.bdf = info.bdf;
     if (info.offset !== undefined) entry.offset = info.offset;
     if (info.width !== undefined) entry.width = info.width;

@@ -79,6 +79,15 @@ export class VirtualClock implements Clock {
     });
   }
 
+  /**
+   * Time passes while the caller is blocked in a synchronous operation (the simulator's `slow` fault):
+   * nothing else runs meanwhile, and timers that fell due fire, late, once the caller yields.
+   */
+  advance(ms: number): void {
+    this.t += Math.max(0, ms);
+    if (this.timers.length > 0) this.schedule();
+  }
+
   /** Timers not yet due (for tests that check nothing is left waiting). */
   get pending(): number {
     return this.timers.length;

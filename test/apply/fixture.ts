@@ -57,6 +57,35 @@ export function rigAt(dir: string, options: Partial<SimulatorOptions> = {}): Rig
   };
 }
 
+/**
+ * A fresh rig from another one's pristine simulator (cloned, on its own clock) and scan: what a sweep
+ * that replays one scenario hundreds of times uses instead of reading the tree from disk each time.
+ */
+export function rigFrom(base: Rig): Rig {
+  const clock = new VirtualClock();
+  const sim = base.sim.clone(clock);
+  const log = new MemoryLog();
+  const env = (over: Partial<ExecEnv> & { deadlineMs?: number } = {}): ExecEnv => ({
+    access: sim,
+    clock,
+    log,
+    topo: new ExecTopology(base.scan),
+    deadline: new Deadline(clock, clock.now() + (over.deadlineMs ?? 30000)),
+    readyTimeoutMs: 10000,
+    vfio: async () => simulatedVfio(sim),
+    ...over,
+  });
+  return {
+    dir: base.dir,
+    sim,
+    clock,
+    scan: base.scan,
+    log,
+    env,
+    run: (plan, over, options) => executePlan(Array.isArray(plan) ? planOf(plan) : plan, env(over), options),
+  };
+}
+
 export function planOf(steps: PlanStep[]): Plan {
   return { iommuCase: '4', steps, unresettable: [], excluded: [], notes: [] };
 }

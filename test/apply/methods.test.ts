@@ -2,7 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { LAYOUT } from '../../src/mock/config-builder.js';
 import { MockTree } from '../../src/mock/tree-builder.js';
 import type { PlanStep } from '../../src/plan/plan.js';
-import { rig, step, type Rig } from './fixture.js';
+import { buildPlan } from '../../src/plan/build-plan.js';
+import { defaultTable } from '../../src/quirks/load.js';
+import { iommu } from '../plan/helpers.js';
+import { Root } from '../../src/access/root.js';
+import { Deadline } from '../../src/apply/deadline.js';
+import { MemoryLog } from '../../src/apply/event-log.js';
+import { ExecTopology } from '../../src/apply/exec-topology.js';
+import { executePlan } from '../../src/apply/execute.js';
+import { scan } from '../../src/scan/scan.js';
+import { loadSimulator } from '../../src/simulator/load.js';
+import { RealClock } from '../../src/time/clock.js';
+import { tmpDir } from '../helpers/tmp-root.js';
+import { planOf, rig, step, type Rig } from './fixture.js';
 import { endpoint, rootPort, smallTree } from './trees.js';
 
 /**
@@ -172,5 +184,77 @@ describe('every method on the simulator, with save and restore verified', () => 
     const s = step({ method: 'flr', target: '0000:01:00.0', functions: ['0000:01:00.0', '0000:01:10.0', '0000:01:10.1'] });
     await resetAndCheck(r, s, ['flr', 'vf-disable', 'vf-enable']);
     expect(r.clock.now()).toBe(200);
+  });
+
+  it('a PM reset of a PF as the planner plans it: the step holds its VFs, and they come back with it', async () => {
+    // A PF without FLR, with a PM reset, on a kernel without reset_method; nothing bound (the kdump initramfs before udev).
+    const vfOf = (bdf: string) => ({ bdf, parent: '0000:00:01.0', physfn: '0000:01:00.0', vendor: 0x8086, device: 0x10ed, classCode: 0x020000, pcie: { type: 'endpoint' as const, flr: true }, msix: true, command: 0x0004 });
+    const tree = new MockTree()
+      .add(rootPort('0000:00:01.0', 1, 1))
+      .add(endpoint('0000:01:00.0', '0000:00:01.0', { pcie: { type: 'endpoint', flr: false, linkSpeed: 3 }, resetMethod: null, driver: undefined, sriov: { totalVfs: 8, numVfs: 2, vfDevice: 0x10ed, offset: 0x80, stride: 1 } }))
+      .add(vfOf('0000:01:10.0'))
+      .add(vfOf('0000:01:10.1'))
+      .file('proc/vmcore', '');
+    const r = rig(tree);
+    const plan = buildPlan({ scan: r.scan, iommu: iommu('4'), quirks: defaultTable(), policy: {} });
+    const fns = ['0000:01:00.0', '0000:01:10.0', '0000:01:10.1'];
+    const s = plan.steps.find((x) => x.target === '0000:01:00.0')!;
+    expect(s).toMatchObject({ method: 'pm', functions: fns, saveRestore: fns });
+    expect(plan.steps.filter((x) => x !== s).flatMap((x) => x.functions)).not.toContain('0000:01:10.0');
+    await resetAndCheck(r, s, ['pm', 'vf-disable', 'vf-enable']);
+  });
+
+  it('flr on a function whose DevCap says FLR-: only when the plan step says assumeFlr (the table\'s assume=flr)', async () => {
+    // An 82599 SFP VF (8086:10ed): the default table says prefer=kernel:device_specific,flr assume=flr.
+    // No driver bound (a raw reset would skip a bound driver's reset_prepare/reset_done: the planner avoids it).
+    const vf = endpoint('0000:01:00.0', '0000:00:01.0', { vendor: 0x8086, device: 0x10ed, pcie: { type: 'endpoint', flr: false, linkSpeed: 3 }, resetMethod: null, driver: undefined });
+    const tree = new MockTree().add(rootPort('0000:00:01.0', 1, 1)).add(vf).file('proc/vmcore', '');
+    const r = rig(tree, { behaviour: { '0000:01:00.0': { flrDespiteDevCap: true } } });
+    const plan = buildPlan({ scan: r.scan, iommu: iommu('4'), quirks: defaultTable(), policy: {} });
+    const s = plan.steps.find((x) => x.target === '0000:01:00.0')!;
+    expect(s).toMatchObject({ method: 'flr', assumeFlr: true });
+    await resetAndCheck(r, s, ['flr']);
+    // The same step without the field (and no bus fallback): the executor goes by DevCap and issues no FLR.
+    const r2 = rig(tree, { behaviour: { '0000:01:00.0': { flrDespiteDevCap: true } } });
+    const { assumeFlr: _dropped, ...without } = s;
+    const res = await r2.run([{ ...without, fallbacks: [] }]);
+    expect(res.steps[0]!.status).toBe('failed');
+    expect(res.steps[0]!.attempts[0]).toMatchObject({ method: 'flr', result: 'not-supported', detail: 'DevCap does not advertise Function Level Reset' });
+    expect(r2.sim.resetLog).toEqual([]);
+  });
+});
+
+describe('raw secondary bus reset guards', () => {
+  it('refused on a CXL port (its SBR is masked unless Unmask SBR is set): nothing written, the chain says why', async () => {
+    const tree = new MockTree()
+      .add(rootPort('0000:00:01.0', 1, 1, {}, { cxlPort: { unmaskSbr: false } }))
+      .add(endpoint('0000:01:00.0', '0000:00:01.0'))
+      .file('proc/vmcore', '');
+    const r = rig(tree);
+    const res = await r.run([step({ method: 'bus', target: '0000:00:01.0', functions: ['0000:01:00.0'] })]);
+    const s = res.steps[0]!;
+    expect(s.status).toBe('failed');
+    expect(s.error).toMatch(/^no method in the chain applies: bus: refused: 0000:00:01.0 is a CXL port \(CXL Port DVSEC at 0x[0-9a-f]+\).*kernel:cxl_bus/);
+    expect(r.sim.trace.filter((t) => t.op === 'writeConfigAt')).toEqual([]);
+  });
+
+  it('in real time the reset pulse is set, held 2 ms and cleared in one event-loop turn: nothing else runs in between', async () => {
+    const dir = smallTree().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    const topo = new ExecTopology(scan(sim, dir));
+    sim.trace.length = 0;
+    const res = await executePlan(
+      planOf([step({ id: 1, method: 'bus', target: '0000:00:02.0', functions: ['0000:02:00.0'] }), step({ id: 2, method: 'flr', target: '0000:01:00.0' })]),
+      { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + 30000), readyTimeoutMs: 10000, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false },
+    );
+    expect(res.steps.map((x) => x.status)).toEqual(['ok', 'ok']);
+    const i = sim.trace.findIndex((t) => t.op === 'writeConfigAt' && t.offset === 0x3e && (t.value as number) & 0x40);
+    const j = sim.trace.findIndex((t, k) => k > i && t.op === 'writeConfigAt' && t.offset === 0x3e && !((t.value as number) & 0x40));
+    expect(i).toBeGreaterThanOrEqual(0);
+    // Between set and clear only the bridge's own read-back of Bridge Control.
+    expect(sim.trace.slice(i + 1, j).map((t) => [t.op, t.bdf, t.offset])).toEqual([['readConfigAt', '0000:00:02.0', 0x3e]]);
+    expect(sim.trace[j]!.t - sim.trace[i]!.t).toBeGreaterThanOrEqual(2);
+    expect(sim.violations).toEqual([]);
   });
 });

@@ -41,7 +41,26 @@ describe('kernel:<m> puts reset_method back on every path', () => {
     r.sim.faults.add({ op: 'writeAttribute', name: 'reset', action: { kind: 'hang' } });
     const res = await r.run([step({ method: 'kernel:pm', target: BDF })], { deadlineMs: 500 });
     expect(res.steps[0]!.status).toBe('abandoned');
+    // Never written while the reset is in the kernel: put back when the write returns (here it never does).
+    expect(listing(r)).toBe('pm\n');
+    expect(res.steps[0]!.notes.join()).toMatch(/reset_method is put back to "flr pm bus" when the kernel's reset returns/);
+  });
+
+  it('a reset still in the kernel when the step gives up on it: reset_method is put back only when the write returns', async () => {
+    // The kernel's FLR waits for the function, which answers after 5 s; the step gives up at 1.5 s.
+    const r = rig(smallTree(), { behaviour: { [BDF]: { readyDelayMs: 5000 } } });
+    const res = await r.run([step({ method: 'kernel:flr', target: BDF })], { readyTimeoutMs: 500 });
+    expect(res.steps[0]!.error).toMatch(/^ETIMEDOUT in reset 0000:01:00.0: the write of "1" to reset has not returned after 1500 ms/);
+    expect(res.steps[0]!.notes.join()).toMatch(/reset_method is put back to "flr pm bus" when the kernel's reset returns .* if the process is killed before then it stays "flr"/);
+    // Not written mid-reset: the only reset_method write so far is the one that selected flr.
+    const rmWrites = (): number[] => r.sim.trace.filter((t) => t.op === 'writeAttribute' && t.name === 'reset_method').map((t) => t.t);
+    expect(rmWrites()).toEqual([0]);
+    expect(listing(r)).toBe('flr\n');
+    await r.clock.sleep(10000);
     expect(listing(r)).toBe('flr pm bus\n');
+    // Written back once the reset write had returned (it is traced when it completes).
+    const reset = r.sim.trace.find((t) => t.op === 'writeAttribute' && t.name === 'reset')!;
+    expect(rmWrites()[1]).toBeGreaterThanOrEqual(reset.t);
   });
 
   it('a stale listing the kernel will not take back becomes "default", and the report says so', async () => {
@@ -65,5 +84,17 @@ describe('kernel:<m> puts reset_method back on every path', () => {
     const res = await r.run([step({ method: 'kernel:flr', target: BDF })]);
     expect(res.steps[0]!.status).toBe('ok');
     expect(listing(r)).toBe('\n');
+  });
+
+  it('a put-back write that fails once (EIO) or does not stick is made again, and the listing is what it was', async () => {
+    for (const action of [{ kind: 'error', code: 'EIO' } as const, { kind: 'drop' } as const]) {
+      const r = rig(smallTree());
+      // The first reset_method write selects pm; the second puts the listing back.
+      r.sim.faults.add({ op: 'writeAttribute', name: 'reset_method', bdf: BDF, after: 1, times: 1, action });
+      const res = await r.run([step({ method: 'kernel:pm', target: BDF })]);
+      expect(res.steps[0]!.status).toBe('ok');
+      expect(listing(r)).toBe('flr pm bus\n');
+      expect(res.steps[0]!.notes.join()).toMatch(/reset_method put back to "flr pm bus" on a second write/);
+    }
   });
 });

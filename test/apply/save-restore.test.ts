@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { registerLayout } from '../../src/config/register-layout.js';
 import { savedSlots } from '../../src/apply/save-restore/save.js';
+import { LAYOUT } from '../../src/mock/config-builder.js';
+import { MockTree } from '../../src/mock/tree-builder.js';
 import { rig, step } from './fixture.js';
-import { smallTree } from './trees.js';
+import { endpoint, rootPort, smallTree } from './trees.js';
 
 describe('what is saved', () => {
   it('the 64-byte header, PCIe control words, MSI/MSI-X control, AER, ACS, LTR, in the kernel restore order', () => {
@@ -66,5 +68,30 @@ describe('how it is restored', () => {
     expect(s.notes.join()).toMatch(/Bus Master left off/);
     expect(r.sim.readConfigAt('0000:01:00.0', 4, 2)).toBe(0x0402);
     expect(r.sim.resetLog).toEqual([]);
+  });
+});
+
+describe('SR-IOV is restored in sriov_restore_state() order', () => {
+  it('SR-IOV Control with only the ARI Capable Hierarchy bit first, then VF BARs, page size, NumVFs, then VF Enable', async () => {
+    const tree = new MockTree()
+      .add(rootPort('0000:00:01.0', 1, 1))
+      .add(endpoint('0000:01:00.0', '0000:00:01.0', { sriov: { totalVfs: 8, numVfs: 2, vfDevice: 0x10ed, offset: 0x80, stride: 1 } }))
+      .add({ bdf: '0000:01:10.0', parent: '0000:00:01.0', physfn: '0000:01:00.0', vendor: 0x8086, device: 0x10ed, classCode: 0x020000, pcie: { type: 'endpoint', flr: true }, msix: true, command: 0x0004 })
+      .add({ bdf: '0000:01:10.1', parent: '0000:00:01.0', physfn: '0000:01:00.0', vendor: 0x8086, device: 0x10ed, classCode: 0x020000, pcie: { type: 'endpoint', flr: true }, msix: true, command: 0x0004 });
+    const r = rig(tree);
+    const ctl = r.sim.readConfigAt('0000:01:00.0', LAYOUT.sriov + 8, 2);
+    expect(ctl & 0x10).toBe(0x10);
+    const res = await r.run([step({ method: 'flr', target: '0000:01:00.0', functions: ['0000:01:00.0', '0000:01:10.0', '0000:01:10.1'] })]);
+    expect(res.steps[0]!.status).toBe('ok');
+    const sriov = r.sim.trace
+      .filter((t) => t.op === 'writeConfigAt' && t.bdf === '0000:01:00.0' && t.offset! >= LAYOUT.sriov && t.offset! < LAYOUT.sriov + 0x40)
+      .map((t) => [t.offset! - LAYOUT.sriov, t.value]);
+    // Control (ARI alone), page size (the VF BARs are 0 in this mock, as after the FLR: not written), NumVFs, Control.
+    expect(sriov).toEqual([
+      [0x08, 0x0010],
+      [0x20, expect.any(Number)],
+      [0x10, 2],
+      [0x08, ctl],
+    ]);
   });
 });

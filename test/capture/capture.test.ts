@@ -72,4 +72,35 @@ describe('capture: scan reads the snapshot back identically', () => {
     expect(() => capture(root, new SysfsAccess(root), busy)).toThrow(/exists and is not empty/);
     expect(() => capture(root, new SysfsAccess(root), path.join(src, 'sys/snap'))).toThrow(/must not lie inside/);
   });
+
+  it('never reads or writes outside: links out of the source root are followed inside it, every file lands under --out', () => {
+    const outside = tmpDir('pra-outside-');
+    fs.writeFileSync(path.join(outside, 'cmdline'), 'CANARY outside the root\n');
+    fs.writeFileSync(path.join(outside, 'vendor'), '0xdead\n');
+    const src = serverTree().write(tmpDir());
+    fs.rmSync(path.join(src, 'proc/cmdline'));
+    fs.symlinkSync(path.join(outside, 'cmdline'), path.join(src, 'proc/cmdline'));
+    const fn = fs.realpathSync(path.join(src, 'sys/bus/pci/devices/0000:00:1f.0'));
+    fs.rmSync(path.join(fn, 'vendor'));
+    fs.symlinkSync(`${'../'.repeat(30)}${outside.slice(1)}/vendor`, path.join(fn, 'vendor'));
+    fs.symlinkSync(outside, path.join(src, 'sys/firmware-link'));
+    const parent = tmpDir();
+    const out = path.join(parent, 'capture');
+    const root = new Root(src);
+    capture(root, new SysfsAccess(root), out);
+    expect(fs.readdirSync(outside).sort()).toEqual(['cmdline', 'vendor']);
+    expect(fs.readdirSync(parent)).toEqual(['capture']);
+    // Every file of the snapshot is under --out, every link resolves under it, no byte of the canary is in it.
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isSymbolicLink()) {
+          const t = path.resolve(path.dirname(p), fs.readlinkSync(p));
+          expect(t.startsWith(`${out}/`), `${p} -> ${t}`).toBe(true);
+        } else if (e.isDirectory()) walk(p);
+        else expect(fs.readFileSync(p, 'latin1'), p).not.toMatch(/CANARY|0xdead/);
+      }
+    };
+    walk(out);
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDmar } from '../../src/iommu/acpi/dmar.js';
 import { parseIvrs } from '../../src/iommu/acpi/ivrs.js';
 import { fixChecksum, qemuQ35Dmar, qemuQ35Ivrs, rawStructure, dmarTable, drhd, rmrr, deviceScope, SCOPE } from '../iommu/acpi-bytes.js';
-import { bounded, iterations, Prng, seed } from './prng.js';
+import { bounded, iterations, Prng, report, seed } from './prng.js';
 
 const SEEDS_DMAR = [
   qemuQ35Dmar(),
@@ -55,23 +55,31 @@ function checkParsed(t: { problems: string[] }, label: string): void {
 describe('fuzz: ACPI DMAR and IVRS parsers', () => {
   it('damaged DMAR tables', () => {
     const rng = new Prng(seed() + 11);
-    for (let i = 0, n = iterations(3000); i < n; i++) {
+    const t0 = performance.now();
+    const n = iterations(3000);
+    for (let i = 0; i < n; i++) {
       const input = damage(rng, rng.pick(SEEDS_DMAR));
       checkParsed(bounded(`DMAR of ${input.length} bytes`, () => parseDmar(input)), `DMAR #${i}`);
     }
+    report('ACPI DMAR tables', n, performance.now() - t0);
   });
 
   it('damaged IVRS tables', () => {
     const rng = new Prng(seed() + 13);
-    for (let i = 0, n = iterations(3000); i < n; i++) {
+    const t0 = performance.now();
+    const n = iterations(3000);
+    for (let i = 0; i < n; i++) {
       const input = damage(rng, rng.pick(SEEDS_IVRS));
       checkParsed(bounded(`IVRS of ${input.length} bytes`, () => parseIvrs(input)), `IVRS #${i}`);
     }
+    report('ACPI IVRS tables', n, performance.now() - t0);
   });
 
   it('random bytes behind a valid header', () => {
     const rng = new Prng(seed() + 17);
-    for (let i = 0, n = iterations(1000); i < n; i++) {
+    const t0 = performance.now();
+    const n = iterations(1000);
+    for (let i = 0; i < n; i++) {
       for (const [sig, parse] of [['DMAR', parseDmar], ['IVRS', parseIvrs]] as const) {
         const b = rng.bytes(36 + rng.int(400));
         b.set([...sig].map((c) => c.charCodeAt(0)), 0);
@@ -79,5 +87,6 @@ describe('fuzz: ACPI DMAR and IVRS parsers', () => {
         checkParsed(bounded(sig, () => parse(fixChecksum(b))), `${sig} random #${i}`);
       }
     }
+    report('ACPI tables: random bytes behind a valid header', 2 * n, performance.now() - t0);
   });
 });

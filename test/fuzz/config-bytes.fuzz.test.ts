@@ -3,7 +3,7 @@ import { decodeConfig } from '../../src/config/decode.js';
 import { serverFunctions } from '../../src/mock/examples/server.js';
 import { laptopFunctions } from '../../src/mock/examples/laptop.js';
 import { MockTree } from '../../src/mock/tree-builder.js';
-import { bounded, iterations, Prng, seed } from './prng.js';
+import { bounded, iterations, Prng, report, seed } from './prng.js';
 
 const tree = new MockTree().addAll([...serverFunctions(), ...laptopFunctions().map((f) => ({ ...f, bdf: `0001${f.bdf.slice(4)}`, parent: f.parent ? `0001${f.parent.slice(4)}` : undefined }))]);
 const REAL = tree.functions.map((f) => tree.configOf(f.bdf));
@@ -64,13 +64,17 @@ describe('fuzz: config-space decoder', () => {
   it('random bytes of random lengths', () => {
     const rng = new Prng(seed());
     const n = iterations(3000);
+    const t0 = performance.now();
     for (let i = 0; i < n; i++) checkInvariants(rng.bytes(rng.pick([0, 1, 63, 64, 100, 256, 257, 4095, 4096, rng.int(4097)])));
+    report('config space: random bytes', n, performance.now() - t0);
   });
 
   it('mutations of real config spaces (loops, header pointers, truncations, fills)', () => {
     const rng = new Prng(seed() + 1);
     const n = iterations(5000);
+    const t0 = performance.now();
     for (let i = 0; i < n; i++) checkInvariants(mutate(rng, rng.pick(REAL)));
+    report('config space: mutated real ones', n, performance.now() - t0);
   });
 
   it('all-ones and all-zeros at every standard size', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toLogLines } from '../../src/iommu/kmsg/log-lines.js';
 import { parseLog } from '../../src/iommu/kmsg/parse-log.js';
-import { bounded, iterations, Prng, seed } from './prng.js';
+import { bounded, iterations, Prng, report, seed } from './prng.js';
 
 /** Real wordings (kmsg record form and dmesg form) to cut, splice and corrupt. */
 const LINES = [
@@ -57,11 +57,14 @@ function mangle(rng: Prng): string {
 describe('fuzz: kernel log parser', () => {
   it('cut, binary, huge and shuffled lines', () => {
     const rng = new Prng(seed() + 23);
-    for (let i = 0, n = iterations(1500); i < n; i++) {
+    const t0 = performance.now();
+    const n = iterations(1500);
+    for (let i = 0; i < n; i++) {
       const text = mangle(rng);
       const facts = bounded(`log of ${text.length} chars`, () => parseLog(toLogLines(text), 'kmsg'));
       expect(facts.lines).toBeGreaterThanOrEqual(0);
       expect(() => JSON.stringify(facts, (_k, v) => (v instanceof Set ? [...v] : v instanceof Map ? [...v] : v))).not.toThrow();
     }
+    report('kernel log lines', n, performance.now() - t0);
   });
 });

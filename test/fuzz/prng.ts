@@ -1,3 +1,5 @@
+import { appendFileSync } from 'node:fs';
+
 /** A small seeded PRNG (mulberry32): the same seed gives the same inputs on every machine. */
 export class Prng {
   private s: number;
@@ -49,4 +51,24 @@ export function bounded<T>(label: string, fn: () => T, limitMs = 5000): T {
   const took = performance.now() - start;
   if (took > limitMs) throw new Error(`${label}: took ${took.toFixed(0)} ms (a hang?)`);
   return out;
+}
+
+/**
+ * The long run's thoroughness switch for sweeps that are exhaustive by construction (every I/O operation
+ * of a scenario): with FUZZ_SCALE above 1 every fault kind is tried at every operation, otherwise they
+ * take turns.
+ */
+export function exhaustive(): boolean {
+  const scale = Number(process.env.FUZZ_SCALE);
+  return Number.isFinite(scale) && scale > 1;
+}
+
+/**
+ * Record how many inputs a target ran and how long it took, as one JSON line appended to the file named
+ * by FUZZ_REPORT (the reliability bench reads it); nothing when unset.
+ */
+export function report(target: string, inputs: number, ms: number): void {
+  const file = process.env.FUZZ_REPORT;
+  if (!file) return;
+  appendFileSync(file, `${JSON.stringify({ target, inputs, ms: Math.round(ms) })}\n`);
 }

@@ -98,4 +98,23 @@ describe('loading the tables', () => {
     fs.mkdirSync(path.join(dir, ADMIN_QUIRKS_DIR, 'sub.quirks'));
     expect(message(() => loadQuirks(root, {}))).toContain('sub.quirks: not a regular file; refused');
   });
+
+  it.skipIf(process.getuid?.() !== 0)('StrictModes: a table or directory owned by another user (uid 65534) is refused, naming the owner', () => {
+    const { root, dir } = rootWith({ '10-a.quirks': '1234:0001 no_pm reason="a"\n' });
+    const table = path.join(dir, ADMIN_QUIRKS_DIR, '10-a.quirks');
+    fs.chownSync(table, 65534, 0);
+    expect(message(() => loadQuirks(root, { strictModes: true }))).toMatch(/10-a\.quirks: table is owned by uid 65534, not root; refused \(a quirk table decides which devices get reset: chown root\)/);
+    fs.chownSync(table, 0, 0);
+    fs.chownSync(path.join(dir, ADMIN_QUIRKS_DIR), 65534, 65534);
+    expect(message(() => loadQuirks(root, { strictModes: true }))).toMatch(/quirks\.d: directory is owned by uid 65534, not root; refused/);
+    // A --quirks file too; and in kdump the refusal drops the admin tables instead of stopping the run.
+    fs.chownSync(path.join(dir, ADMIN_QUIRKS_DIR), 0, 0);
+    const extra = path.join(dir, 'extra.quirks');
+    fs.writeFileSync(extra, '1234:0003 no_pm reason="c"\n');
+    fs.chownSync(extra, 65534, 65534);
+    expect(message(() => loadQuirks(root, { strictModes: true, files: [extra] }))).toMatch(/extra\.quirks: table is owned by uid 65534, not root; refused/);
+    const fallback = loadQuirks(root, { strictModes: true, files: [extra], kdump: true });
+    expect(fallback.problems[0]).toMatch(/^QUIRK TABLE REFUSED: .*owned by uid 65534/);
+    expect(fallback.table.sources.map((x) => x.label)).toEqual(['default.quirks']);
+  });
 });

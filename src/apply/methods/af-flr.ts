@@ -2,7 +2,7 @@ import * as R from '../../config/registers.js';
 import { waitPending } from '../wait-pending.js';
 import { waitReady } from '../wait-ready.js';
 import type { ResetMethod } from './method.js';
-import { BRIDGE_REFUSAL, disableDevice, isBridge } from './quiesce.js';
+import { BRIDGE_REFUSAL, checkCommandCleared, disableDevice, isBridge } from './quiesce.js';
 import { quirkDelay } from './step-delays.js';
 
 /**
@@ -28,11 +28,13 @@ export const afFlr: ResetMethod = {
     if (!(await waitPending(ctx, bdf, af + R.PCI_AF_CTRL, R.PCI_AF_STATUS_TP << 8, 'AF_CTRL/AF_STATUS'))) {
       ctx.note('timed out waiting for pending transaction; performing AF function level reset anyway');
     }
+    ctx.beginReset('the AF FLR');
     ctx.write(bdf, af + R.PCI_AF_CTRL, 1, R.PCI_AF_CTRL_FLR, 'AF_CTRL');
     ctx.phase = 'wait';
     if (!layout.immediateReadiness) await ctx.wait('af_flr', 100);
     await quirkDelay(ctx);
     await waitReady(ctx, bdf, 'AF_FLR');
+    checkCommandCleared(ctx, bdf, 'AF FLR');
     return { roots: [bdf], reason: 'AF_FLR' };
   },
 };

@@ -2,16 +2,8 @@ import * as R from '../../config/registers.js';
 import { waitPending } from '../wait-pending.js';
 import { waitReady } from '../wait-ready.js';
 import type { ResetMethod } from './method.js';
-import { BRIDGE_REFUSAL, disableDevice, isBridge } from './quiesce.js';
+import { BRIDGE_REFUSAL, checkCommandCleared, disableDevice, isBridge } from './quiesce.js';
 import { quirkDelay } from './step-delays.js';
-
-/**
- * The quirk table can say a function does FLR although DevCap does not advertise it (the kernel's
- * device-specific resets that call pcie_flr() directly); the planner then records it in the step's reasons.
- */
-function plannedDespiteDevCap(reasons: string[], bdf: string): boolean {
-  return reasons.some((r) => r.startsWith(`${bdf}: flr: DevCap FLR- but it does FLR`));
-}
 
 /**
  * pcie_flr(): Bus Master off, wait for Transactions Pending (0/100/200/400 ms), Initiate Function Level
@@ -23,7 +15,9 @@ export const flr: ResetMethod = {
     const layout = ctx.layout(ctx.target);
     if (isBridge(layout)) return BRIDGE_REFUSAL;
     if (!layout.pcie) return 'no PCI Express capability';
-    if (!layout.pcie.flr && !plannedDespiteDevCap(ctx.step.reasons, ctx.target)) return 'DevCap does not advertise Function Level Reset';
+    // The quirk table can say a function does FLR although DevCap does not advertise it (the kernel's
+    // device-specific resets that call pcie_flr() directly); the planner marks such a step assumeFlr.
+    if (!layout.pcie.flr && ctx.step.assumeFlr !== true) return 'DevCap does not advertise Function Level Reset';
     return null;
   },
   clears: (ctx) => [ctx.target, ...ctx.env.topo.vfs(ctx.target)],
@@ -37,6 +31,7 @@ export const flr: ResetMethod = {
       ctx.note('timed out waiting for pending transaction; performing function level reset anyway');
     }
     const ctl = ctx.read(bdf, cap + R.PCI_EXP_DEVCTL, 2, 'DevCtl');
+    ctx.beginReset('the FLR');
     ctx.write(bdf, cap + R.PCI_EXP_DEVCTL, 2, ctl | R.PCI_EXP_DEVCTL_BCR_FLR, 'DevCtl');
     ctx.phase = 'wait';
     // PCIe r4.0 6.6.2: a function must complete FLR within 100 ms and may drop requests until then.
@@ -45,6 +40,7 @@ export const flr: ResetMethod = {
     await waitReady(ctx, bdf, 'FLR');
     const after = ctx.read(bdf, cap + R.PCI_EXP_DEVCTL, 2, 'DevCtl');
     if (after & R.PCI_EXP_DEVCTL_BCR_FLR) ctx.fail('EIO', bdf, 'Initiate Function Level Reset still reads 1 after the reset (broken function)');
+    checkCommandCleared(ctx, bdf, 'FLR');
     return { roots: [bdf], reason: 'FLR' };
   },
 };

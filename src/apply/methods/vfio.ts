@@ -2,7 +2,10 @@ import { AccessError } from '../../access/access-error.js';
 import type { StepContext } from '../step-context.js';
 import type { ResetMethod } from './method.js';
 import type { VfioDependent } from './vfio-backend.js';
+import { StillInKernel } from '../method-error.js';
+import { BRIDGE_REFUSAL, targetIsBridge } from './quiesce.js';
 import { quirkDelay } from './step-delays.js';
+import { awaitKernel } from './sysfs-write.js';
 
 function vfioTarget(ctx: StepContext): { driver: string | null; group: number | null } {
   const read = (name: string): string | null => {
@@ -26,6 +29,7 @@ function vfioTarget(ctx: StepContext): { driver: string | null; group: number | 
 export const vfio: ResetMethod = {
   name: 'vfio',
   probe(ctx) {
+    if (targetIsBridge(ctx)) return BRIDGE_REFUSAL;
     const t = vfioTarget(ctx);
     if (t.driver !== 'vfio-pci') return `not bound to vfio-pci (driver: ${t.driver ?? 'none'})`;
     if (t.group === null) return 'no IOMMU group';
@@ -38,7 +42,8 @@ export const vfio: ResetMethod = {
     const backend = await ctx.env.vfio();
     const start = ctx.now();
     try {
-      await backend.deviceReset(ctx.target, group!);
+      ctx.beginReset('VFIO_DEVICE_RESET', 'kernel');
+      await awaitKernel(ctx, ctx.target, 'VFIO_DEVICE_RESET', backend.deviceReset(ctx.target, group!));
       ctx.record('vfio:device-reset', ctx.now() - start);
       await quirkDelay(ctx);
       return { roots: [], reason: 'VFIO_DEVICE_RESET' };
@@ -60,10 +65,12 @@ export const vfio: ResetMethod = {
     const outside = affected.filter((d) => !ctx.step.functions.includes(d.bdf)).map((d) => d.bdf);
     if (outside.length) ctx.fail('EPERM', ctx.target, `a hot reset would also reset ${outside.join(', ')}, which this step does not cover`, true);
     const hot = ctx.now();
+    ctx.beginReset('VFIO_DEVICE_PCI_HOT_RESET', 'kernel');
     try {
-      await backend.hotReset(ctx.target, group!, [...new Set(affected.map((d) => d.group))]);
+      await awaitKernel(ctx, ctx.target, 'VFIO_DEVICE_PCI_HOT_RESET', backend.hotReset(ctx.target, group!, [...new Set(affected.map((d) => d.group))]));
     } catch (err) {
       ctx.record('vfio:hot-reset', ctx.now() - hot);
+      if (err instanceof StillInKernel) throw err;
       ctx.fail(err instanceof AccessError ? err.code : 'EIO', ctx.target, `VFIO_DEVICE_PCI_HOT_RESET: ${(err as Error).message}`);
     }
     ctx.record('vfio:hot-reset', ctx.now() - hot);

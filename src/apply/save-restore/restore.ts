@@ -27,7 +27,8 @@ function adjusted(r: SavedRegister, opts: RestoreOptions): number {
 /**
  * Write a saved state back in the kernel's pci_restore_state() order: LTR, PCIe control words, AER (after
  * clearing its status), the header (BARs before Command), MSI (address and data before the enable),
- * MSI-X control, ACS, SR-IOV (VF BARs and NumVFs before VF Enable). Like pci_restore_config_dword(), a
+ * MSI-X control, ACS, SR-IOV (ARI Capable Hierarchy alone first, then VF BARs, page size and NumVFs,
+ * VF Enable last). Like pci_restore_config_dword(), a
  * register that already holds its value is not written, except where the kernel forces it.
  *
  * Differences from the kernel, on purpose: BAR writes are retried at once rather than 1 ms apart (this
@@ -71,6 +72,13 @@ export function restoreState(access: PciAccess, state: SavedState, opts: Restore
         const ctl = state.registers.find((x) => x.name.startsWith('SRIOVCtl'));
         const cur = ctl ? read(ctl.offset, 2) : null;
         skipSriov = cur !== null && (cur & R.PCI_SRIOV_CTRL_VFE) !== 0;
+        // sriov_restore_state(): the ARI Capable Hierarchy bit first, alone (First VF Offset and VF Stride,
+        // and so which NumVFs are valid, depend on it), then the VF BARs, page size and NumVFs, and the
+        // rest of SR-IOV Control, VF Enable included, last.
+        if (ctl && cur !== null && !skipSriov) {
+          const ari = ((cur & ~R.PCI_SRIOV_CTRL_ARI) | (ctl.value & R.PCI_SRIOV_CTRL_ARI)) & 0xffff;
+          if (ari !== cur) write(`${ctl.name} (ARI)`, ctl.offset, 2, ari);
+        }
       }
     }
     if (r.group === 'sriov' && skipSriov) continue;

@@ -121,11 +121,12 @@ export function savedSlots(layout: RegisterLayout): Slot[] {
   if (layout.acs !== null) slots.push({ name: `ACSCtl@${hex(layout.acs + R.PCI_ACS_CTRL)}`, offset: layout.acs + R.PCI_ACS_CTRL, width: 2, group: 'acs', compare: 0xffff });
   if (layout.sriov !== null) {
     const s = layout.sriov;
-    slots.push({ name: `SRIOVPageSize@${hex(s + R.PCI_SRIOV_SYS_PGSIZE)}`, offset: s + R.PCI_SRIOV_SYS_PGSIZE, width: 4, group: 'sriov', compare: 0xffffffff });
+    // sriov_restore_state()'s order: VF BARs, page size, NumVFs, Control (its ARI bit is written first, alone, by restore).
     for (let i = 0; i < R.PCI_SRIOV_NUM_BARS; i++) {
       const o = s + R.PCI_SRIOV_BAR + 4 * i;
       slots.push({ name: `VFBAR${i}@${hex(o)}`, offset: o, width: 4, group: 'sriov', compare: 0xffffffff });
     }
+    slots.push({ name: `SRIOVPageSize@${hex(s + R.PCI_SRIOV_SYS_PGSIZE)}`, offset: s + R.PCI_SRIOV_SYS_PGSIZE, width: 4, group: 'sriov', compare: 0xffffffff });
     slots.push({ name: `SRIOVNumVFs@${hex(s + R.PCI_SRIOV_NUM_VF)}`, offset: s + R.PCI_SRIOV_NUM_VF, width: 2, group: 'sriov', compare: 0xffff });
     slots.push({ name: `SRIOVCtl@${hex(s + R.PCI_SRIOV_CTRL)}`, offset: s + R.PCI_SRIOV_CTRL, width: 2, group: 'sriov', compare: 0x001f });
   }
