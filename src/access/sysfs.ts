@@ -25,12 +25,15 @@ export class SysfsAccess implements PciAccess {
     this.dirs.clear();
     this.problems = [];
     const out: PciFunctionEntry[] = [];
-    const listDir = this.root.canonical(PCI_DEVICES_DIR);
+    let listDir: string;
     let names: string[];
     try {
+      listDir = this.root.canonical(PCI_DEVICES_DIR);
       names = fs.readdirSync(this.root.resolve(PCI_DEVICES_DIR));
     } catch (err) {
-      throw AccessError.from(err, this.root.lexical(PCI_DEVICES_DIR), 'cannot list PCI functions');
+      // Name the listing, and where on the way to it resolution failed (a link loop at sys/bus, say).
+      const at = err instanceof AccessError ? ` (at ${err.path})` : '';
+      throw new AccessError(AccessError.from(err, '').code, this.root.lexical(PCI_DEVICES_DIR), `cannot list PCI functions${at}`);
     }
     for (const name of names) {
       const parsed = parseBdf(name);

@@ -133,7 +133,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       readyTimeoutMs: opts.readyTimeout,
       vfio,
     }, { skip: guard.skip, stopDma: captureKernel });
-    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the process exits when those writes return`);
+    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them (a thread asleep in the kernel can still hold the process until its write returns)`);
 
     const summary = summarise(result.steps);
     const report: ApplyReport = {

@@ -129,3 +129,18 @@ describe('bad input becomes named problems, never an exception', () => {
     expect(() => scan(new SysfsAccess(new Root(root)), root)).toThrow(/sys\/bus\/pci\/devices: cannot list PCI functions: no such file or directory \(ENOENT\)/);
   });
 });
+
+describe('a listing that cannot be read is one error naming it', () => {
+  // Regression (found by the long tree fuzz, FUZZ_SCALE=50): a link loop at sys/bus made the scan fail with
+  // an error naming only sys/bus, not the listing it was trying to read.
+  it('a link loop above sys/bus/pci/devices', () => {
+    const dir = new MockTree().add({ bdf: '0000:00:00.0', vendor: 0x8086, device: 0x29c0, classCode: 0x060000 }).write(tmpDir());
+    fs.rmSync(path.join(dir, 'sys/bus'), { recursive: true, force: true });
+    fs.symlinkSync('bus', path.join(dir, 'sys/bus'));
+    const root = new Root(dir);
+    expect(() => scan(new SysfsAccess(root), dir)).toThrow(
+      `${path.join(root.dir, 'sys/bus/pci/devices')}: cannot list PCI functions (at ${path.join(root.dir, 'sys/bus')}): too many levels of symbolic links (ELOOP)`,
+    );
+  });
+});
+
