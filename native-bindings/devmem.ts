@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
  * MMIO needs. One 4 KiB page is mapped PROT_READ/MAP_SHARED at the page-aligned base; registers are read
  * with single aligned 32- or 64-bit loads (koffi.decode dereferences a typed pointer), never byte-wise.
  */
-type Koffi = typeof import('koffi');
+import { loadLibc, type Koffi } from './libc.js';
 
 const PAGE = 4096;
 const PROT_READ = 0x1;
@@ -28,15 +28,7 @@ let loaded: { koffi: Koffi; libc: Libc } | null = null;
  */
 export async function loadFfi(): Promise<void> {
   if (loaded) return;
-  const mod = (await import('koffi')) as unknown as { default?: Koffi } & Koffi;
-  const koffi = mod.default ?? mod;
-  let lib;
-  try {
-    lib = koffi.load('libc.so.6');
-  } catch {
-    // musl and other libcs: the process's own symbols include mmap.
-    lib = koffi.load(null);
-  }
+  const { koffi, libc: lib } = await loadLibc();
   loaded = {
     koffi,
     libc: {

@@ -30,7 +30,7 @@ const VFIO_TYPE1v2_IOMMU = 3;
 const VFIO_GROUP_FLAGS_VIABLE = 1;
 const ENOSPC = 28;
 
-type Koffi = typeof import('koffi');
+import { loadLibc, type Koffi } from './libc.js';
 
 interface Ioctls {
   koffi: Koffi;
@@ -45,14 +45,7 @@ let loaded: Ioctls | null = null;
 
 async function load(): Promise<Ioctls> {
   if (loaded) return loaded;
-  const mod = (await import('koffi')) as unknown as { default?: Koffi } & Koffi;
-  const koffi = mod.default ?? mod;
-  let lib;
-  try {
-    lib = koffi.load('libc.so.6');
-  } catch {
-    lib = koffi.load(null);
-  }
+  const { koffi, libc: lib } = await loadLibc();
   loaded = {
     koffi,
     ptr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as Ioctls['ptr'],

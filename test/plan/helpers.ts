@@ -138,29 +138,8 @@ function hex(n: number, w: number): string {
   return n.toString(16).padStart(w, '0');
 }
 
-/** Run the CLI in-process; stdout, stderr and the exit status (process.exitCode is put back). */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { main } = await import('../../src/cli/main.js');
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}
+/** Run the CLI in-process (shared with the other CLI tests). */
+export { runCli } from '../helpers/run-cli.js';
 
 /** Every file under a directory with its size, mode and content hash: proof that nothing was written. */
 export function fingerprint(dir: string): string {
