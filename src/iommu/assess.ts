@@ -40,22 +40,31 @@ export async function assessIommu(root: Root, scan: ScanResult, options: AssessO
     return await assess(root, scan, options);
   } catch (err) {
     return {
-      captureKernel: false,
-      case: 'unknown',
-      evidence: [],
-      units: [],
+      ...emptyIommuReport(),
       missing: ['the assessment stopped on an internal error (see problems)'],
-      devices: [],
       problems: [`internal error: ${describeError(err)}`],
-      conflicts: [],
-      prediction: null,
-      kernelRelease: null,
-      sources: { kmsg: null, oldLog: null, registers: null },
-      options: { now: [], before: null },
-      acpi: { dmar: null, ivrs: null },
-      timingsMs: {},
     };
   }
+}
+
+/** A report that knows nothing: case `unknown`, no units, no evidence. Callers fill in what they know. */
+export function emptyIommuReport(): IommuReport {
+  return {
+    captureKernel: false,
+    case: 'unknown',
+    evidence: [],
+    units: [],
+    missing: [],
+    devices: [],
+    problems: [],
+    conflicts: [],
+    prediction: null,
+    kernelRelease: null,
+    sources: { kmsg: null, oldLog: null, registers: null },
+    options: { now: [], before: null },
+    acpi: { dmar: null, ivrs: null },
+    timingsMs: {},
+  };
 }
 
 async function assess(root: Root, scan: ScanResult, options: AssessOptions): Promise<IommuReport> {

@@ -1,3 +1,4 @@
+import { emptyIommuReport } from '../../src/iommu/assess.js';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -50,10 +51,9 @@ export function tableWith(text: string): QuirkTable {
 export function iommu(kase: IommuCase, faults: Record<string, number> = {}, cases: Record<string, IommuCase> = {}): IommuReport {
   const bdfs = new Set([...Object.keys(faults), ...Object.keys(cases)]);
   return {
+    ...emptyIommuReport(),
     captureKernel: true,
     case: kase,
-    evidence: [],
-    units: [],
     missing: kase === 'unknown' ? ['no DMAR table'] : [],
     devices: [...bdfs].map((bdf) => ({
       bdf,
@@ -66,14 +66,7 @@ export function iommu(kase: IommuCase, faults: Record<string, number> = {}, case
       case: cases[bdf] ?? kase,
       iommuGroup: null,
     })),
-    problems: [],
-    conflicts: [],
-    prediction: null,
-    kernelRelease: null,
-    sources: { kmsg: null, oldLog: null, registers: null },
-    options: { now: [], before: null },
-    acpi: { dmar: null, ivrs: null },
-  } as unknown as IommuReport;
+  } as IommuReport;
 }
 
 /** A plan in a few strings: `method@target[functions]`, for table-driven expectations. */

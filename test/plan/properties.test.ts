@@ -1,3 +1,4 @@
+import { Prng } from '../fuzz/prng.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IommuCase } from '../../src/iommu/iommu-report.js';
 import { generatedFunctions, generatedTree } from '../../src/mock/examples/generated.js';
@@ -11,16 +12,10 @@ import { cleanup, iommu, scanTree, tableWith } from './helpers.js';
 
 afterAll(cleanup);
 
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
+/** The fuzz harness's seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.next();
 }
 
 const LISTABLE = ['device_specific', 'flr', 'af_flr', 'pm', 'bus', 'cxl_bus'];

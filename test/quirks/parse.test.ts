@@ -1,3 +1,4 @@
+import { Prng } from '../fuzz/prng.js';
 import { describe, expect, it } from 'vitest';
 import { formatActions, formatMatch, parseQuirks, QuirkSyntaxError } from '../../src/quirks/parse.js';
 
@@ -120,16 +121,10 @@ describe('quirk table syntax: every error names file, line, column and what was 
   });
 });
 
-/** mulberry32 */
+/** The fuzz harness's seeded generator, so a failure can be replayed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const p = new Prng(seed);
+  return () => p.next();
 }
 
 describe('fuzz: the parser never crashes, and an error always points inside the text', () => {

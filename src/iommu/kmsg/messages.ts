@@ -69,6 +69,12 @@ function faultReason(prefix: string | undefined, digits: string | undefined, suf
   return `0x${n.toString(16).padStart(2, '0')}`;
 }
 
+/** The fault reason code followed by the kernel's description of it, or null when the line had no reason. */
+function reasonWithText(prefix: string | undefined, digits: string | undefined, suffix: string | undefined, text: string | undefined): string | null {
+  const code = faultReason(prefix, digits, suffix);
+  return code === null ? null : `${code}${text ? ` ${text.trim()}` : ''}`;
+}
+
 export const MESSAGES: MessageSpec[] = [
   {
     name: 'Linux version',
@@ -266,7 +272,7 @@ export const MESSAGES: MessageSpec[] = [
       fn: Number(m[4]),
       access: m[1]!,
       address: `0x${m[5]!.toLowerCase()}`,
-      reason: faultReason(m[6], m[7], m[8]) === null ? null : `${faultReason(m[6], m[7], m[8])}${m[9] ? ` ${m[9].trim()}` : ''}`,
+      reason: reasonWithText(m[6], m[7], m[8], m[9]),
     }),
   },
   {
@@ -286,7 +292,7 @@ export const MESSAGES: MessageSpec[] = [
       fn: Number(m[3]),
       access: 'INTR-REMAP',
       address: null,
-      reason: faultReason(m[5], m[6], m[7]) === null ? null : `${faultReason(m[5], m[6], m[7])}${m[8] ? ` ${m[8].trim()}` : ''}`,
+      reason: reasonWithText(m[5], m[6], m[7], m[8]),
     }),
   },
   {
@@ -357,5 +363,6 @@ export const MESSAGES: MessageSpec[] = [
 export const FAULT_REASON_LINE = /^(?:DMAR|INTR-REMAP):\s?\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*)$/i;
 
 export function reasonFromLine(m: RegExpExecArray): string {
-  return `${faultReason(m[1], m[2], m[3])}${m[4] ? ` ${m[4].trim()}` : ''}`;
+  // The pattern requires the reason digits, so there is always a code.
+  return reasonWithText(m[1], m[2], m[3], m[4]) ?? '';
 }
