@@ -19,6 +19,8 @@ export class Root {
   /** Absolute host path of the root directory, without trailing slash (`/` for the live system). */
   readonly dir: string;
   private readonly entries = new Map<string, Entry>();
+  /** Canonical directories known to be reached through real directories only (see isPlainDirectory). */
+  private readonly plainDirs = new Set<string>();
 
   constructor(dir: string) {
     let real: string;
@@ -49,6 +51,28 @@ export class Root {
    * With `followLast` false the final component is kept as it is (lstat semantics).
    */
   canonical(rel: string, followLast = true): string {
+    // Most paths a scan asks for are already canonical and sit in a directory resolved before (the
+    // listing's targets nest inside each other): one cached lookup of the last component settles them.
+    if (followLast && isPlainPath(rel) && this.isPlainDirectory(parentOf(rel))) {
+      const entry = this.lookup(rel);
+      if (entry.kind !== 'link') return rel;
+    }
+    return this.resolveSlowly(rel, followLast);
+  }
+
+  /**
+   * Whether the plain path `canon` (no `.`, `..` or empty components) is a directory reached without
+   * following any link: every prefix is a real directory. Remembered, so each directory costs one lstat.
+   */
+  private isPlainDirectory(canon: string): boolean {
+    if (canon === '' || this.plainDirs.has(canon)) return true;
+    if (!this.isPlainDirectory(parentOf(canon)) || this.lookup(canon).kind !== 'dir') return false;
+    this.plainDirs.add(canon);
+    return true;
+  }
+
+  /** Component by component, following links inside the root. */
+  private resolveSlowly(rel: string, followLast: boolean): string {
     const resolved: string[] = [];
     // `key` is resolved.join('/') kept up to date, so a deep path costs no repeated joins.
     let key = '';
@@ -110,6 +134,16 @@ export class Root {
    * this never leaves the root; use canonical() on the result where intermediate links matter.
    */
   joinLexical(dirCanon: string, target: string): string {
+    // The shape every sysfs link has (`../../../devices/pci0000:00/...`, `../../../bus/pci/drivers/x`):
+    // leading `../` then plain names. Done on the string, as a scan joins three links per function.
+    let up = 0;
+    while (target.startsWith('../', up * 3)) up++;
+    const rest = target.slice(up * 3);
+    if (!target.startsWith('/') && isPlainPath(rest) && isPlainPath(dirCanon)) {
+      let base = dirCanon;
+      for (let i = 0; i < up && base !== ''; i++) base = parentOf(base);
+      return base === '' ? rest : rest === '' ? base : `${base}/${rest}`;
+    }
     const base = target.startsWith('/') ? [] : splitPath(dirCanon);
     return normalise(base, splitPath(target)).join('/');
   }
@@ -158,6 +192,7 @@ export class Root {
   /** Forget cached lookups (after the tree changed underneath, e.g. a function vanished). */
   forget(): void {
     this.entries.clear();
+    this.plainDirs.clear();
   }
 
   private host(parts: string[]): string {
@@ -193,6 +228,20 @@ export function readNoFollow(host: string): Buffer {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A relative path of plain names: no leading, trailing or doubled `/`, no `.` or `..` component. */
+function isPlainPath(p: string): boolean {
+  if (p === '') return true;
+  if (p.charCodeAt(0) === 0x2f || p.charCodeAt(p.length - 1) === 0x2f || p.includes('//')) return false;
+  if (!p.includes('.')) return true;
+  return !(p === '.' || p === '..' || p.startsWith('./') || p.startsWith('../') || p.endsWith('/.') || p.endsWith('/..') || p.includes('/./') || p.includes('/../'));
+}
+
+/** The directory part of a plain path (`a/b/c` -> `a/b`, `a` -> ``). */
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
 }
 
 function splitPath(p: string): string[] {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { AccessError } from './access-error.js';
 import type { ConfigWidth, PciAccess, PciFunctionEntry } from './access.js';
 import { Root } from './root.js';
-import { formatBdf, parseBdf } from '../pci/bdf.js';
+import { canonicalBdf } from '../pci/bdf.js';
 
 /** Where the kernel lists PCI functions, relative to the root. */
 export const PCI_DEVICES_DIR = 'sys/bus/pci/devices';
@@ -36,8 +36,8 @@ export class SysfsAccess implements PciAccess {
       throw new AccessError(AccessError.from(err, '').code, this.root.lexical(PCI_DEVICES_DIR), `cannot list PCI functions${at}`);
     }
     for (const name of names) {
-      const parsed = parseBdf(name);
-      if (!parsed) {
+      const bdf = canonicalBdf(name);
+      if (bdf === null) {
         this.problems.push(`${PCI_DEVICES_DIR}/${name}: not a PCI address (DDDD:BB:dd.f), ignored`);
         continue;
       }
@@ -55,7 +55,6 @@ export class SysfsAccess implements PciAccess {
         this.problems.push(`${PCI_DEVICES_DIR}/${name}: link does not lead to a device directory (dangling or not a directory), ignored`);
         continue;
       }
-      const bdf = formatBdf(parsed);
       this.dirs.set(bdf, this.hostOf(canon));
       out.push({ bdf, path: canon });
     }
@@ -115,7 +114,11 @@ export class SysfsAccess implements PciAccess {
    */
   readLink(bdf: string, name: string): string | null {
     const dir = this.dirOf(bdf);
-    const target = this.readLinkText(this.attrPath(bdf, name));
+    const host = this.attrPath(bdf, name);
+    // A failed readlink(2) costs Node an exception (~5 µs); an lstat that finds nothing costs none.
+    // Worth it for links most functions lack (every function is asked for `physfn`).
+    if (RARE_LINKS.has(name) && !mayExist(host)) return null;
+    const target = this.readLinkText(host);
     return target === null ? null : this.root.joinLexical(this.relative(dir), target);
   }
 
@@ -129,7 +132,8 @@ export class SysfsAccess implements PciAccess {
   }
 
   readConfig(bdf: string): Uint8Array | null {
-    const buf = this.readFileOrNull(bdf, 'config');
+    // Config space ends at 4 KiB, so a full page is all of it: no second read(2) to find the end.
+    const buf = this.readFileOrNull(bdf, 'config', CONFIG_SPACE_MAX);
     return buf === null ? null : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -177,7 +181,8 @@ export class SysfsAccess implements PciAccess {
     }
   }
 
-  private readFileOrNull(bdf: string, name: string): Buffer | null {
+  /** The file's bytes (at most `limit` of them), or null when it does not exist. */
+  private readFileOrNull(bdf: string, name: string, limit = Infinity): Buffer | null {
     const host = this.attrPath(bdf, name);
     let fd: number;
     try {
@@ -192,7 +197,7 @@ export class SysfsAccess implements PciAccess {
       throw AccessError.from(err, host, `cannot read ${name}`);
     }
     try {
-      return readAll(fd, this.buf);
+      return readAll(fd, this.buf, limit);
     } catch (err) {
       throw AccessError.from(err, host, `cannot read ${name}`);
     } finally {
@@ -243,10 +248,25 @@ function checkAligned(offset: number, width: ConfigWidth): void {
   }
 }
 
-/** Read a whole file through a reusable buffer; the result is a copy the caller owns. */
-function readAll(fd: number, buf: Buffer): Buffer {
-  let n = fs.readSync(fd, buf, 0, buf.length, null);
-  if (n < buf.length) return Buffer.from(buf.subarray(0, n));
+/** Links that most functions do not have, probed with a non-throwing lstat before readlink. */
+const RARE_LINKS = new Set(['physfn']);
+
+/** False only when lstat finds no such entry; any other failure is left for the real read to report. */
+function mayExist(host: string): boolean {
+  try {
+    return fs.lstatSync(host, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+/** Largest PCI config space (PCIe extended config); sysfs never offers more. */
+const CONFIG_SPACE_MAX = 4096;
+
+/** Read a whole file (or its first `limit` bytes) through a reusable buffer; the result is a copy the caller owns. */
+function readAll(fd: number, buf: Buffer, limit: number): Buffer {
+  let n = fs.readSync(fd, buf, 0, Math.min(buf.length, limit), null);
+  if (n < buf.length || n >= limit) return Buffer.from(buf.subarray(0, n));
   const chunks = [Buffer.from(buf)];
   while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) chunks.push(Buffer.from(buf.subarray(0, n)));
   return Buffer.concat(chunks);

@@ -1,16 +1,27 @@
 import { Command, CommanderError } from 'commander';
-import { registerScan } from './commands/scan.js';
-import { registerCapture } from './commands/capture.js';
-import { registerMock } from './commands/mock.js';
-import { registerIommu } from './commands/iommu.js';
-import { registerPlan } from './commands/plan.js';
-import { registerExplain } from './commands/explain.js';
-import { registerQuirks } from './commands/quirks.js';
-import { registerApply } from './commands/apply.js';
 import { EXIT } from './exit-codes.js';
 import { reportError } from './fail.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, imported only when that command runs: `scan` then never loads the planner,
+ * the IOMMU assessor or pino, which is a good part of the agent's start-up time (bench/scan.ts).
+ * Listed in the order `--help` shows them.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  scan: async () => (await import('./commands/scan.js')).registerScan,
+  capture: async () => (await import('./commands/capture.js')).registerCapture,
+  mock: async () => (await import('./commands/mock.js')).registerMock,
+  iommu: async () => (await import('./commands/iommu.js')).registerIommu,
+  plan: async () => (await import('./commands/plan.js')).registerPlan,
+  explain: async () => (await import('./commands/explain.js')).registerExplain,
+  quirks: async () => (await import('./commands/quirks.js')).registerQuirks,
+  apply: async () => (await import('./commands/apply.js')).registerApply,
+};
+
+/** The program with every command, or with only `command` when that names one (what a run needs). */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command();
   program
     .name('pci-reset-agent')
@@ -18,20 +29,15 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError();
-  registerScan(program);
-  registerCapture(program);
-  registerMock(program);
-  registerIommu(program);
-  registerPlan(program);
-  registerExplain(program);
-  registerQuirks(program);
-  registerApply(program);
+  const names = command !== undefined && Object.hasOwn(COMMANDS, command) ? [command] : Object.keys(COMMANDS);
+  for (const register of await Promise.all(names.map((n) => COMMANDS[n]!()))) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    // The first word is the command; help, --version and mistakes get the whole program.
+    const program = await buildProgram(argv[0]);
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? EXIT.OK : Number(process.exitCode);
   } catch (err) {

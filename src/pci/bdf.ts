@@ -17,6 +17,30 @@ export function parseBdf(text: string): Bdf | null {
   return { domain: parseInt(m[1]!, 16), bus: parseInt(m[2]!, 16), dev, fn: parseInt(m[4]!, 10) };
 }
 
+/** Already in canonical form: what the kernel names every function with a 16-bit domain. */
+const CANONICAL_RE = /^[0-9a-f]{4}:[0-9a-f]{2}:[01][0-9a-f]\.[0-7]$/;
+
+/** The canonical form of a BDF written any accepted way; null when it is not one. Allocation-free for canonical input. */
+export function canonicalBdf(text: string): string | null {
+  if (CANONICAL_RE.test(text)) return text;
+  const parsed = parseBdf(text);
+  return parsed ? formatBdf(parsed) : null;
+}
+
+/** A number that orders functions as compareBdf does, to sort thousands without parsing in every comparison. */
+export function bdfSortKey(bdf: string): number {
+  const b = parseBdf(bdf);
+  // Domains have at most 8 hex digits, so the key stays below 2^48: exact in a double.
+  return b ? b.domain * 0x10000 + b.bus * 0x100 + b.dev * 8 + b.fn : -1;
+}
+
+/** BDFs in lspci order (domain, bus, device, function); each parsed once. */
+export function sortBdfs(bdfs: string[]): string[] {
+  const keyed = bdfs.map((bdf) => ({ bdf, key: bdfSortKey(bdf) }));
+  keyed.sort((a, b) => a.key - b.key || (a.bdf < b.bdf ? -1 : a.bdf > b.bdf ? 1 : 0));
+  return keyed.map((k) => k.bdf);
+}
+
 export function isBdf(text: string): boolean {
   return parseBdf(text) !== null;
 }

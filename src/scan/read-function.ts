@@ -2,6 +2,7 @@ import { AccessError } from '../access/access-error.js';
 import type { PciAccess, PciFunctionEntry } from '../access/access.js';
 import { decodeConfig, noConfig, type DecodedConfig } from '../config/decode.js';
 import { parseBdf, formatBdf } from '../pci/bdf.js';
+import { PCI_EXT_CAP_ID_SRIOV } from '../config/registers.js';
 
 /** What one function's directory tells, before topology is worked out. */
 export interface FunctionRecord {
@@ -28,7 +29,9 @@ export interface FunctionRecord {
 /**
  * Read one function. Config space supplies the IDs; the text attributes are read only where config
  * cannot (a short read, a function reading all ones, or an SR-IOV VF whose Vendor/Device ID read
- * 0xFFFF by design), which keeps a 5,000-function scan at a handful of syscalls per function.
+ * 0xFFFF by design). The directory is listed only where a name cannot be tried directly: `virtfnN`
+ * links of an SR-IOV PF, the `reset` file of a kernel without `reset_method` (before 5.15), and a
+ * function whose config is gone. That keeps a 5,000-function scan at about ten syscalls per function.
  * A function that vanishes half-way keeps what was read and says so.
  */
 export function readFunction(access: PciAccess, entry: PciFunctionEntry): FunctionRecord {
@@ -42,24 +45,27 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
       return fallback;
     }
   };
+  // The listing, read at most once and only when needed; null once reading it failed.
+  let names: string[] | null | undefined;
+  const listing = (): string[] | null => {
+    if (names !== undefined) return names;
+    try {
+      names = access.listAttributes(bdf);
+    } catch (err) {
+      problems.push(describeFailure('directory', err));
+      names = null;
+    }
+    return names;
+  };
 
-  // The directory listing first: it tells a vanished function from a missing file, and saves a failed
-  // syscall for every link or attribute the function does not have.
-  let names: string[];
-  try {
-    names = access.listAttributes(bdf);
-  } catch (err) {
-    problems.push(describeFailure('directory', err));
-    names = [];
-  }
-  const has = new Set(names);
-  const raw = has.has('config') ? guard('config', () => access.readConfig(bdf), null) : null;
-  if (!has.has('config') && names.length > 0) problems.push('config file missing');
+  const raw = guard('config', () => access.readConfig(bdf), null);
+  // No config file: a function that vanished (its directory is gone) or one whose config is missing.
+  if (raw === null && problems.length === 0 && listing() !== null) problems.push('config file missing');
+  if (names === null) return vanished(entry, problems);
   const config = raw === null ? noConfig() : decodeConfig(raw);
   const header = config.header;
 
-  const text = (name: string): number | null =>
-    has.has(name) ? guard(name, () => parseHexAttr(access.readAttribute(bdf, name), name, problems), null) : null;
+  const text = (name: string): number | null => guard(name, () => parseHexAttr(access.readAttribute(bdf, name), name, problems), null);
   let vendor = header?.vendor ?? null;
   let device = header?.device ?? null;
   const isVf = header !== null && header.vendor === 0xffff;
@@ -70,12 +76,17 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
   const subsystemVendor = header ? header.subsystemVendor : text('subsystem_vendor');
   const subsystemDevice = header ? header.subsystemDevice : text('subsystem_device');
 
-  const link = (name: string): string | null => (has.has(name) ? guard(name, () => access.readLink(bdf, name), null) : null);
+  const link = (name: string): string | null => guard(name, () => access.readLink(bdf, name), null);
   const driverPath = link('driver');
   const groupPath = link('iommu_group');
   const physfnPath = link('physfn');
-  const resetMethodText = has.has('reset_method') ? guard('reset_method', () => access.readAttribute(bdf, 'reset_method'), null) : null;
-  const virtfns = names
+  const resetMethodText = guard('reset_method', () => access.readAttribute(bdf, 'reset_method'), null);
+  // The kernel shows `reset_method` exactly when it shows `reset` (both need a reset method, 5.15 on);
+  // without it, only the listing tells.
+  const resetFile = resetMethodText !== null || (listing()?.includes('reset') ?? false);
+  // VF links exist only below an SR-IOV capability; an unreadable config could hide one.
+  const mayHaveVfs = raw === null || header === null || config.extendedCapabilities.some((c) => c.id === PCI_EXT_CAP_ID_SRIOV);
+  const virtfns = (mayHaveVfs ? listing() ?? [] : [])
     .filter((n) => /^virtfn\d+$/.test(n))
     .sort((a, b) => parseInt(a.slice(6), 10) - parseInt(b.slice(6), 10))
     .map((n) => bdfOfPath(link(n)))
@@ -95,10 +106,32 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
     driver: driverPath === null ? null : basename(driverPath),
     iommuGroup,
     resetMethods: resetMethodText === null ? null : resetMethodText.split(/\s+/).filter((s) => s !== ''),
-    resetFile: has.has('reset'),
+    resetFile,
     physfn: bdfOfPath(physfnPath),
     virtfns,
-    problems: [...problems, ...config.problems],
+    problems: problems.concat(config.problems),
+  };
+}
+
+/** A function whose directory went away between the listing and the read: nothing more to read. */
+function vanished(entry: PciFunctionEntry, problems: string[]): FunctionRecord {
+  return {
+    bdf: entry.bdf,
+    path: entry.path,
+    vendor: null,
+    device: null,
+    classCode: null,
+    revision: null,
+    subsystemVendor: null,
+    subsystemDevice: null,
+    config: noConfig(),
+    driver: null,
+    iommuGroup: null,
+    resetMethods: null,
+    resetFile: false,
+    physfn: null,
+    virtfns: [],
+    problems,
   };
 }
 

@@ -1,4 +1,4 @@
-import { busKey, compareBdf, formatBdf, parseBdf } from '../pci/bdf.js';
+import { busKey, canonicalBdf, parseBdf, sortBdfs } from '../pci/bdf.js';
 import type { FunctionRecord } from '../scan/read-function.js';
 
 /**
@@ -21,7 +21,7 @@ export interface Topology {
 
 export function buildTopology(records: FunctionRecord[]): Topology {
   const byBdf = new Map(records.map((r) => [r.bdf, r]));
-  const order = records.map((r) => r.bdf).sort(compareBdf);
+  const order = sortBdfs(records.map((r) => r.bdf));
   const problems = new Map<string, string[]>();
   const note = (bdf: string, p: string): void => {
     let list = problems.get(bdf);
@@ -92,11 +92,11 @@ function findParent(
   note: (p: string) => void,
 ): string | null {
   const me = parseBdf(rec.bdf)!;
-  const dir = rec.path.split('/');
-  const parentName = dir.length >= 2 ? dir[dir.length - 2]! : '';
-  const nested = parseBdf(parentName);
+  const end = rec.path.lastIndexOf('/');
+  const parentName = end < 0 ? '' : rec.path.slice(rec.path.lastIndexOf('/', end - 1) + 1, end);
+  const nested = canonicalBdf(parentName);
   if (nested) {
-    const pr = byBdf.get(formatBdf(nested));
+    const pr = byBdf.get(nested);
     if (!pr) {
       note(`parent directory ${parentName} is not listed in sys/bus/pci/devices`);
       return null;
