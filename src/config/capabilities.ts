@@ -21,7 +21,6 @@ export function walkCapabilities(cfg: ConfigBytes, headerType: number, status: n
   let pos = cfg.u8(start);
   if (pos === null) return [];
   const caps: Capability[] = [];
-  const seen = new Set<number>();
   let ttl = R.PCI_FIND_CAP_TTL;
   while (ttl-- > 0) {
     if (pos < R.PCI_STD_HEADER_SIZEOF) {
@@ -29,11 +28,10 @@ export function walkCapabilities(cfg: ConfigBytes, headerType: number, status: n
       return caps;
     }
     pos &= ~3;
-    if (seen.has(pos)) {
+    if (visited(caps, pos)) {
       problems.push(`capability loop at ${hexOffset(pos)}`);
       return caps;
     }
-    seen.add(pos);
     const ent = cfg.u16(pos);
     if (ent === null) {
       problems.push(`capability at ${hexOffset(pos)} lies beyond the ${cfg.length} readable bytes`);
@@ -59,14 +57,12 @@ export function walkExtendedCapabilities(cfg: ConfigBytes, problems: string[]): 
   let header = cfg.u32(pos);
   if (header === null || header === 0 || header === 0xffffffff) return [];
   const caps: ExtendedCapability[] = [];
-  const seen = new Set<number>();
   let ttl = R.PCI_FIND_EXT_CAP_TTL;
   while (ttl-- > 0) {
-    if (seen.has(pos)) {
+    if (visited(caps, pos)) {
       problems.push(`extended capability loop at ${hexOffset(pos)}`);
       return caps;
     }
-    seen.add(pos);
     caps.push({ id: header & 0xffff, offset: pos, version: (header >>> 16) & 0xf });
     pos = (header >>> 20) & 0xffc;
     if (pos < R.PCI_CFG_SPACE_SIZE) {
@@ -81,6 +77,15 @@ export function walkExtendedCapabilities(cfg: ConfigBytes, problems: string[]): 
   }
   problems.push(`extended capability chain longer than ${R.PCI_FIND_EXT_CAP_TTL} entries`);
   return caps;
+}
+
+/**
+ * Whether the walk was at `pos` before. Every visited position is in `caps`, and chains are short
+ * (a handful of entries; 480 at worst in a broken config), so a scan of the list beats a Set per walk.
+ */
+function visited(caps: readonly Capability[], pos: number): boolean {
+  for (let i = 0; i < caps.length; i++) if (caps[i]!.offset === pos) return true;
+  return false;
 }
 
 export function findCapability(caps: Capability[], id: number): number | null {

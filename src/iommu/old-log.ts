@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Root } from '../access/root.js';
@@ -48,6 +47,9 @@ export async function readOldLog(root: Root, opts: OldLogOptions = {}): Promise<
   }
   const timeout = opts.timeoutMs ?? VMCORE_DMESG_TIMEOUT_MS;
   const started = Date.now();
+  // Imported here, not at the top: only a capture kernel runs vmcore-dmesg, and loading child_process
+  // costs every other command (scan, plan) start-up time.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     execFile(bin, [vmcore], { timeout, maxBuffer: MAX_OUTPUT, encoding: 'utf8', killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
       const source = `${bin} ${vmcore}`;

@@ -2,7 +2,7 @@ import { AccessError } from '../access/access-error.js';
 import type { PciAccess, PciFunctionEntry } from '../access/access.js';
 import { decodeConfig, noConfig, type DecodedConfig } from '../config/decode.js';
 import { parseBdf, formatBdf } from '../pci/bdf.js';
-import { PCI_EXT_CAP_ID_SRIOV } from '../config/registers.js';
+import { PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_ID_SRIOV } from '../config/registers.js';
 
 /** What one function's directory tells, before topology is worked out. */
 export interface FunctionRecord {
@@ -84,8 +84,10 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
   // The kernel shows `reset_method` exactly when it shows `reset` (both need a reset method, 5.15 on);
   // without it, only the listing tells.
   const resetFile = resetMethodText !== null || (listing()?.includes('reset') ?? false);
-  // VF links exist only below an SR-IOV capability; an unreadable config could hide one.
-  const mayHaveVfs = raw === null || header === null || config.extendedCapabilities.some((c) => c.id === PCI_EXT_CAP_ID_SRIOV);
+  // VF links exist only below an SR-IOV capability, which lives in extended config space: a config
+  // that is unreadable or too short to hold it (64 bytes unprivileged, 256 without ECAM) could hide one.
+  const mayHaveVfs =
+    raw === null || header === null || raw.length <= PCI_CFG_SPACE_SIZE || config.extendedCapabilities.some((c) => c.id === PCI_EXT_CAP_ID_SRIOV);
   const virtfns = (mayHaveVfs ? listing() ?? [] : [])
     .filter((n) => /^virtfn\d+$/.test(n))
     .sort((a, b) => parseInt(a.slice(6), 10) - parseInt(b.slice(6), 10))

@@ -10,13 +10,34 @@ export interface ScanOptions {
   flagsFor?: (rec: FunctionRecord) => ResetFlags;
 }
 
+/** A scan whose devices are made one at a time, in lspci order: what `scan --json` streams. */
+export interface ScanStream {
+  root: string;
+  problems: string[];
+  devices(): Iterable<ScanDevice>;
+}
+
 /** Read every function through one backend and relate them. */
 export function scan(access: PciAccess, rootLabel: string, options: ScanOptions = {}): ScanResult {
+  const s = scanStream(access, rootLabel, options);
+  return { root: s.root, devices: [...s.devices()], problems: s.problems };
+}
+
+/**
+ * The same scan, but the per-device documents are built only as they are consumed: printing 5,000
+ * functions then never holds 5,000 of them (and their copies of sibling lists) at once.
+ */
+export function scanStream(access: PciAccess, rootLabel: string, options: ScanOptions = {}): ScanStream {
   const entries = access.listFunctions();
   const records = entries.map((e) => readFunction(access, e));
   const topo = buildTopology(records);
-  const devices = topo.order.map((bdf) => toDevice(topo.byBdf.get(bdf)!, topo, options));
-  return { root: rootLabel, devices, problems: access.listProblems() };
+  return {
+    root: rootLabel,
+    problems: access.listProblems(),
+    *devices() {
+      for (const bdf of topo.order) yield toDevice(topo.byBdf.get(bdf)!, topo, options);
+    },
+  };
 }
 
 function toDevice(rec: FunctionRecord, topo: Topology, options: ScanOptions): ScanDevice {

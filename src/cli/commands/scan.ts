@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { scan } from '../../scan/scan.js';
+import { scan, scanStream } from '../../scan/scan.js';
 import { renderTree } from '../../scan/render-tree.js';
 import { writeScanJson } from '../../scan/write-json.js';
 import { openRoot } from '../open-root.js';
@@ -15,8 +15,8 @@ export function registerScan(program: Command): void {
     .action((opts: { root: string; json?: boolean }) => {
       const { access } = openRoot(opts.root);
       // The kernel's NO_*_RESET quirk flags, from the default table's kernel-derived entries.
-      const result = scan(access, opts.root, { flagsFor: kernelFlagsFor(defaultTable()) });
-      if (opts.json) writeScanJson(result, (chunk) => process.stdout.write(chunk));
-      else process.stdout.write(renderTree(result));
+      const options = { flagsFor: kernelFlagsFor(defaultTable()) };
+      if (opts.json) writeScanJson(scanStream(access, opts.root, options), (chunk) => process.stdout.write(chunk));
+      else process.stdout.write(renderTree(scan(access, opts.root, options)));
     });
 }
