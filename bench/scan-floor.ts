@@ -1,11 +1,13 @@
 import * as fs from 'node:fs';
 
 /**
- * The least a Node program must do to scan a tree: the same syscalls `scan` makes for each function
+ * The least a Node program must do to scan a tree: the system calls `scan` makes for every function
  * (readlink of the listing entry, lstat of its directory, config open/read/close, readlink of `driver`
  * and `iommu_group`, lstat of `physfn`, `reset_method` open/read/close), through node:fs, with no
- * decoding, topology or output. bench/scan.ts runs it beside `scan` to show how much of the scan's
- * time is Node start-up plus system calls that no JavaScript change can remove.
+ * decoding, topology or output. Calls only some functions need (a VF's text IDs, an SR-IOV PF's listing
+ * and virtfnN links) are left out, so the true floor is a little higher. bench/scan.ts runs it beside
+ * `scan` to show how much of the scan's time is Node start-up plus system calls no JavaScript change
+ * can remove.
  *
  * Usage: node scan-floor.js ROOT
  */

@@ -47,7 +47,7 @@ export async function benchScan(sizes = [1000, 5000], runs = 5): Promise<string>
     fs.rmSync(bundleDir, { recursive: true, force: true });
   }
   return [
-    '| functions | `lspci -vvv -nn` | `scan --json`, compiled CLI (÷ lspci) | `scan --json`, bundle (÷ lspci) | syscalls only, node (÷ lspci) | node start, nothing to do | scan peak RSS | lspci peak RSS |',
+    '| functions | `lspci -vvv -nn` | `scan --json`, compiled CLI (÷ lspci) | `scan --json`, bundle (÷ lspci) | syscalls only, node (÷ lspci) | node start, nothing to do | scan (bundle) peak RSS | lspci peak RSS |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows,
   ].join('\n');

@@ -65,9 +65,18 @@ export class Root {
    * following any link: every prefix is a real directory. Remembered, so each directory costs one lstat.
    */
   private isPlainDirectory(canon: string): boolean {
-    if (canon === '' || this.plainDirs.has(canon)) return true;
-    if (!this.isPlainDirectory(parentOf(canon)) || this.lookup(canon).kind !== 'dir') return false;
-    this.plainDirs.add(canon);
+    // Up to the nearest directory already known (a loop, not recursion: the path may be very deep),
+    // then down again checking each one.
+    const unchecked: string[] = [];
+    let dir = canon;
+    while (dir !== '' && !this.plainDirs.has(dir)) {
+      unchecked.push(dir);
+      dir = parentOf(dir);
+    }
+    for (let i = unchecked.length - 1; i >= 0; i--) {
+      if (this.lookup(unchecked[i]!).kind !== 'dir') return false;
+      this.plainDirs.add(unchecked[i]!);
+    }
     return true;
   }
 

@@ -31,7 +31,7 @@ export interface FunctionRecord {
  * cannot (a short read, a function reading all ones, or an SR-IOV VF whose Vendor/Device ID read
  * 0xFFFF by design). The directory is listed only where a name cannot be tried directly: `virtfnN`
  * links of an SR-IOV PF, the `reset` file of a kernel without `reset_method` (before 5.15), and a
- * function whose config is gone. That keeps a 5,000-function scan at about ten syscalls per function.
+ * function whose config is gone. That keeps a 5,000-function scan at about a dozen syscalls per function.
  * A function that vanishes half-way keeps what was read and says so.
  */
 export function readFunction(access: PciAccess, entry: PciFunctionEntry): FunctionRecord {
@@ -81,8 +81,9 @@ export function readFunction(access: PciAccess, entry: PciFunctionEntry): Functi
   const groupPath = link('iommu_group');
   const physfnPath = link('physfn');
   const resetMethodText = guard('reset_method', () => access.readAttribute(bdf, 'reset_method'), null);
-  // The kernel shows `reset_method` exactly when it shows `reset` (both need a reset method, 5.15 on);
-  // without it, only the listing tells.
+  // The kernel shows `reset_method` exactly when it shows `reset` (both need pci_reset_supported(),
+  // 5.15 on); without it, only the listing tells. A hand-made tree with `reset_method` but no `reset`
+  // is therefore read as having both.
   const resetFile = resetMethodText !== null || (listing()?.includes('reset') ?? false);
   // VF links exist only below an SR-IOV capability, which lives in extended config space: a config
   // that is unreadable or too short to hold it (64 bytes unprivileged, 256 without ECAM) could hide one.

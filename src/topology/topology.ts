@@ -1,5 +1,6 @@
 import { busKey, canonicalBdf, parseBdf, sortBdfs } from '../pci/bdf.js';
 import type { FunctionRecord } from '../scan/read-function.js';
+import { PCI_EXT_CAP_ID_SRIOV } from '../config/registers.js';
 
 /**
  * Where each function sits: its upstream bridge, the functions on its bus, and for bridges every
@@ -28,6 +29,8 @@ export function buildTopology(records: FunctionRecord[]): Topology {
     if (!list) problems.set(bdf, (list = []));
     list.push(p);
   };
+
+  linkVfsToPfs(records, byBdf, note);
 
   const byBus = new Map<string, string[]>();
   for (const bdf of order) {
@@ -78,6 +81,22 @@ export function buildTopology(records: FunctionRecord[]): Topology {
   };
 
   return { order, byBdf, parent, children, sameBus, problems, below };
+}
+
+/**
+ * Every VF names its PF (`physfn`), and the scan reads that link for every function; a PF's `virtfnN`
+ * links are read only when its config shows SR-IOV. A PF whose config reads differently now than at
+ * enumeration (half reset, extended space reading zero) would lose its VFs, and the planner's VF guards
+ * with them, so the PF's list is completed from its VFs' links and the mismatch reported.
+ */
+function linkVfsToPfs(records: FunctionRecord[], byBdf: Map<string, FunctionRecord>, note: (bdf: string, p: string) => void): void {
+  for (const vf of records) {
+    if (vf.physfn === null) continue;
+    const pf = byBdf.get(vf.physfn);
+    if (!pf || pf.virtfns.includes(vf.bdf)) continue;
+    pf.virtfns = [...pf.virtfns, vf.bdf];
+    note(pf.bdf, `VF ${vf.bdf} names this function as its PF, but it has no virtfn link to it (config shows ${pf.config.extendedCapabilities.some((c) => c.id === PCI_EXT_CAP_ID_SRIOV) ? 'SR-IOV' : 'no SR-IOV capability'})`);
+  }
 }
 
 /**

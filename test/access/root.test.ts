@@ -305,3 +305,17 @@ describe('Root: the plain-path fast path of canonical() stays inside the root', 
     }
   });
 });
+
+describe('Root: very deep paths', () => {
+  it('a path of 20,000 components is an AccessError from the file system, not a stack overflow', () => {
+    const root = new Root(tmpDir());
+    let caught: unknown;
+    try {
+      root.canonical(`${'a/'.repeat(20000)}x`);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(AccessError);
+    expect((caught as AccessError).code).toBe('ENAMETOOLONG');
+  });
+});

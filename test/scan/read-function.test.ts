@@ -295,3 +295,26 @@ describe('readFunction agrees with the tree on disk, function by function', () =
     expect(serverFunctions().length).toBe(disk.length);
   });
 });
+
+describe('a PF keeps its VFs when its config no longer shows SR-IOV (review of 9f684ea)', () => {
+  it('extended space reading zero: the VFs come from their physfn links, and the mismatch is a problem', () => {
+    // A half-reset PF: 4 KiB of config, but nothing at 0x100, so the SR-IOV capability is not seen and
+    // its directory is not listed. Its virtfnN links are still there; its VFs still name it.
+    const root = new MockTree()
+      .addAll(manyVfs({ patchConfig: (b: Uint8Array) => b.fill(0, 0x100) }))
+      .write(tmpDir());
+    const result = scan(new SysfsAccess(new Root(root)), root);
+    const pf = result.devices.find((d) => d.bdf === '0000:07:00.0')!;
+    expect([...pf.virtfns].sort()).toEqual([...VF_BDFS].sort());
+    expect(pf.problems.filter((p) => p.includes('no virtfn link'))).toHaveLength(VF_BDFS.length);
+    expect(pf.problems[pf.problems.length - 1]).toMatch(/^VF 0000:07:0[23]\.\d names this function as its PF, but it has no virtfn link to it \(config shows no SR-IOV capability\)$/);
+  });
+
+  it('a PF that lists its VFs gets no such problem', () => {
+    const root = new MockTree().addAll(manyVfs()).write(tmpDir());
+    const result = scan(new SysfsAccess(new Root(root)), root);
+    const pf = result.devices.find((d) => d.bdf === '0000:07:00.0')!;
+    expect(pf.virtfns).toEqual(VF_BDFS);
+    expect(pf.problems).toEqual([]);
+  });
+});
