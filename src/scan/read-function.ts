@@ -1,7 +1,7 @@
 import { AccessError } from '../access/access-error.js';
 import type { PciAccess, PciFunctionEntry } from '../access/access.js';
 import { decodeConfig, noConfig, type DecodedConfig } from '../config/decode.js';
-import { parseBdf, formatBdf } from '../pci/bdf.js';
+import { canonicalBdf } from '../pci/bdf.js';
 import { PCI_CFG_SPACE_SIZE, PCI_EXT_CAP_ID_SRIOV } from '../config/registers.js';
 
 /** What one function's directory tells, before topology is worked out. */
@@ -171,6 +171,5 @@ function basename(p: string): string {
 
 function bdfOfPath(p: string | null): string | null {
   if (p === null) return null;
-  const parsed = parseBdf(basename(p));
-  return parsed ? formatBdf(parsed) : null;
+  return canonicalBdf(basename(p));
 }
