@@ -32,6 +32,11 @@ const MESSAGES: Record<string, string> = {
   ELOOP: 'too many levels of symbolic links (ELOOP)',
   EISDIR: 'is a directory (EISDIR)',
   EAGAIN: 'resource temporarily unavailable (EAGAIN)',
+  EFTYPE: 'wrong kind of file (EFTYPE)',
+  EFBIG: 'file too large (EFBIG)',
+  EILSEQ: 'name is not valid UTF-8 (EILSEQ)',
+  ENXIO: 'no reader or no such device (ENXIO)',
+  EEXIST: 'file exists (EEXIST)',
 };
 
 function describe(code: string): string {

@@ -40,4 +40,9 @@ export interface PciAccess {
   readConfigAt(bdf: string, offset: number, width: ConfigWidth): number;
   /** Write one aligned register. */
   writeConfigAt(bdf: string, offset: number, width: ConfigWidth, value: number): void;
+  /**
+   * Run `fn`, whose reads of this one function may share one opening of its directory (the scan's dozen
+   * reads per function). Writes inside it are still resolved afresh. Optional: without it, fn() as is.
+   */
+  batch?<T>(bdf: string, fn: () => T): T;
 }

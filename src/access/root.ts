@@ -1,6 +1,29 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { AT_EMPTY_PATH, loadFsAt, O_PATH, SysError, type FsAt } from '../../native-bindings/fs-at.js';
 import { AccessError } from './access-error.js';
+import { checkKind, readCapped, SMALL_FILE, type FileKind, type ReadKind } from './bounded-read.js';
+import { decodeName, escapeName } from './names.js';
+import { openInRoot, type OpenHow } from './open-in-root.js';
+
+const { O_RDONLY, O_NONBLOCK, O_NOCTTY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+/** Every open for reading: a FIFO or a tty in place of a file must not block the open or become our terminal. */
+export const READ_FLAGS = O_RDONLY | O_NONBLOCK | O_NOCTTY;
+
+/** Closes a Root's directory fd once the Root is garbage (tests make hundreds of roots). */
+const rootFds = new FinalizationRegistry<number>((fd) => {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // Already closed.
+  }
+});
+
+/** A listing with the names that could not be used (not valid UTF-8), escaped for messages. */
+export interface Listing {
+  names: string[];
+  refused: string[];
+}
 
 /** Symlink hops allowed while resolving one path (Linux's MAXSYMLINKS). */
 const MAX_LINK_HOPS = 40;
@@ -11,9 +34,16 @@ type Entry = { kind: 'link'; target: string } | { kind: 'dir' } | { kind: 'other
  * A directory that stands in for `/`. Every path the agent touches goes through here, so that a mock
  * tree, a captured machine or the live system are read the same way and nothing resolves outside it.
  *
- * Resolution follows symlinks the way openat2(RESOLVE_IN_ROOT) does: an absolute link target restarts
- * at the root, and `..` at the root stays at the root. Lookups of each path prefix are cached, because a
- * scan resolves thousands of `sys/bus/pci/devices/*` links that share most of their components.
+ * Two layers. Opening, reading, listing and creating happen on file descriptors: the root directory is
+ * held open, and each path is resolved by the kernel at the moment of use with openat2(RESOLVE_IN_ROOT)
+ * (or an openat walk of the same rules), so a directory swapped for a link after the scan cannot lead
+ * out of the root (src/access/open-in-root.ts). Names (`canonical()`, the paths a scan reports) are
+ * worked out in JavaScript with the same rules, from a cache of lstat/readlink lookups, because a scan
+ * resolves thousands of `sys/bus/pci/devices/*` links that share most of their components; nothing is
+ * opened through a cached name without the kernel resolving it again.
+ *
+ * Where koffi cannot load, the fd layer falls back to node:fs path calls on the cached names (the old
+ * behaviour, links refused only as the last component); `confinement` says which one is in use.
  */
 export class Root {
   /** Absolute host path of the root directory, without trailing slash (`/` for the live system). */
@@ -21,6 +51,7 @@ export class Root {
   private readonly entries = new Map<string, Entry>();
   /** Canonical directories known to be reached through real directories only (see isPlainDirectory). */
   private readonly plainDirs = new Set<string>();
+  private fd: number | null = null;
 
   constructor(dir: string) {
     let real: string;
@@ -33,6 +64,68 @@ export class Root {
       throw new AccessError('ENOTDIR', dir, 'root is not a directory');
     }
     this.dir = real;
+  }
+
+  /** The *at bindings, or null where koffi is not available (then path calls, see `confinement`). */
+  get fsAt(): FsAt | null {
+    return loadFsAt();
+  }
+
+  /** How paths are kept inside the root, for reports: the kernel at every use, or path calls. */
+  get confinement(): 'kernel' | 'path' {
+    return this.fsAt ? 'kernel' : 'path';
+  }
+
+  /** The root directory, held open (O_PATH) from first use; every fd-relative open starts here. */
+  get rootFd(): number {
+    if (this.fd === null) {
+      try {
+        this.fd = fs.openSync(this.dir, O_PATH | O_DIRECTORY);
+      } catch (err) {
+        throw AccessError.from(err, this.dir, 'root directory');
+      }
+      rootFds.register(this, this.fd);
+    }
+    return this.fd;
+  }
+
+  /**
+   * Open `rel` inside the root, resolved by the kernel now. Links are followed inside the root unless
+   * `how.noSymlinks` (for canonical paths, which have none). Throws AccessError naming the path.
+   */
+  open(rel: string, how: OpenHow): number {
+    const at = this.fsAt;
+    try {
+      if (at) return openInRoot(at, this.rootFd, stripLeading(rel), how);
+      // No koffi: the cached resolution, the last component never followed.
+      return fs.openSync(this.resolve(rel), how.flags | O_NOFOLLOW, how.mode);
+    } catch (err) {
+      throw AccessError.from(err, this.lexical(rel));
+    }
+  }
+
+  /** The type, size and device numbers of an open fd. */
+  statFd(fd: number): FileKind & { ino: bigint } {
+    const at = this.fsAt;
+    if (at) return at.statat(fd, '', AT_EMPTY_PATH);
+    const st = fs.fstatSync(fd, { bigint: true });
+    const rdev = Number(st.rdev);
+    return { mode: Number(st.mode), size: Number(st.size), ino: st.ino, rdevMajor: ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff), rdevMinor: (rdev & 0xff) | ((rdev >> 12) & ~0xff) };
+  }
+
+  /**
+   * Open `rel` for reading as `kind`: non-blocking, checked to be a regular file (or the kind's character
+   * device) and not over the kind's cap. The caller closes the fd.
+   */
+  openForRead(rel: string, kind: ReadKind, how: Partial<OpenHow> = {}): number {
+    const fd = this.open(rel, { flags: READ_FLAGS, ...how });
+    try {
+      checkKind(this.statFd(fd), this.lexical(rel), kind);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    return fd;
   }
 
   /** True when the root is the host's own `/`: the agent is looking at a real machine. */
@@ -160,41 +253,110 @@ export class Root {
   /** Whether `rel` exists (following links inside the root). */
   exists(rel: string): boolean {
     try {
-      fs.statSync(this.resolve(rel));
+      fs.closeSync(this.open(rel, { flags: O_PATH }));
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Read a whole file; symlinks are resolved inside the root first. */
-  readFile(rel: string): Buffer {
-    const host = this.resolve(rel);
+  /**
+   * Read a whole file of `kind` (default: a small file, 1 MiB at most): resolved inside the root now,
+   * opened non-blocking, refused unless regular (EFTYPE) or when over the kind's cap (EFBIG).
+   */
+  readFile(rel: string, kind: ReadKind = SMALL_FILE): Buffer {
+    const fd = this.openForRead(rel, kind);
     try {
-      return readNoFollow(host);
+      return readCapped(fd, this.lexical(rel), kind);
     } catch (err) {
-      throw AccessError.from(err, host);
+      throw AccessError.from(err, this.lexical(rel));
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
   /** Read a text file, or null when it does not exist. Other errors are thrown. */
-  readText(rel: string): string | null {
+  readText(rel: string, kind: ReadKind = SMALL_FILE): string | null {
     try {
-      return this.readFile(rel).toString('utf8');
+      return this.readFile(rel, kind).toString('utf8');
     } catch (err) {
       if (err instanceof AccessError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return null;
       throw err;
     }
   }
 
-  /** Directory entries of `rel` (empty when it does not exist). */
+  /** Directory entries of `rel` (empty when it does not exist); names that are not UTF-8 are left out (see listing()). */
   list(rel: string): string[] {
+    return this.listing(rel).names;
+  }
+
+  /** Directory entries of `rel`, and the names refused because they are not valid UTF-8. Empty when it does not exist. */
+  listing(rel: string): Listing {
+    let fd: number;
     try {
-      return fs.readdirSync(this.resolve(rel));
+      fd = this.open(rel, { flags: O_RDONLY | O_DIRECTORY | O_NONBLOCK });
     } catch (err) {
       const e = AccessError.from(err, this.lexical(rel));
-      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return [];
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return { names: [], refused: [] };
       throw e;
+    }
+    try {
+      return this.listFd(fd);
+    } catch (err) {
+      throw AccessError.from(err, this.lexical(rel));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** The entries of an open directory, names decoded strictly. */
+  listFd(fd: number): Listing {
+    const at = this.fsAt;
+    const raw = at ? at.readdir(fd) : (fs.readdirSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }) as Buffer[]);
+    const names: string[] = [];
+    const refused: string[] = [];
+    for (const b of raw) {
+      const name = decodeName(b);
+      if (name === null) refused.push(escapeName(b));
+      else names.push(name);
+    }
+    return { names, refused };
+  }
+
+  /**
+   * Open (creating what is missing, mode 0755) the directory `rel`, following links inside the root, for
+   * files created relative to it (report, lock). The caller closes the fd.
+   */
+  openDirCreating(rel: string): number {
+    const parts = splitPath(rel);
+    for (let i = 0; ; i++) {
+      try {
+        return this.open(parts.join('/'), { flags: O_RDONLY | O_DIRECTORY });
+      } catch (err) {
+        if (!(err instanceof AccessError) || err.code !== 'ENOENT' || i > parts.length) throw err;
+      }
+      // Find the deepest existing prefix and create the next component in it, by fd.
+      let k = parts.length - 1;
+      let parent: number | null = null;
+      for (; k >= 0; k--) {
+        try {
+          parent = this.open(parts.slice(0, k).join('/'), { flags: O_PATH | O_DIRECTORY });
+          break;
+        } catch (err) {
+          if (!(err instanceof AccessError) || err.code !== 'ENOENT') throw err;
+        }
+      }
+      if (parent === null) throw new AccessError('ENOENT', this.lexical(rel));
+      try {
+        const at = this.fsAt;
+        if (at) at.mkdirat(parent, parts[k]!, 0o755);
+        else fs.mkdirSync(`/proc/self/fd/${parent}/${parts[k]!}`, { mode: 0o755 });
+      } catch (err) {
+        const code = (err as SysError).code;
+        if (code !== 'EEXIST') throw AccessError.from(err, this.lexical(parts.slice(0, k + 1).join('/')), 'cannot create directory');
+      } finally {
+        fs.closeSync(parent);
+      }
     }
   }
 
@@ -226,16 +388,6 @@ export class Root {
     }
     this.entries.set(canon, entry);
     return entry;
-  }
-}
-
-/** Read a host file refusing a symlink as its last component (the caller resolved links already). */
-export function readNoFollow(host: string): Buffer {
-  const fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    return fs.readFileSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

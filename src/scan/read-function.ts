@@ -35,6 +35,11 @@ export interface FunctionRecord {
  * A function that vanishes half-way keeps what was read and says so.
  */
 export function readFunction(access: PciAccess, entry: PciFunctionEntry): FunctionRecord {
+  // One opening of the function's directory for all of its reads (sysfs: one openat2 per function).
+  return access.batch ? access.batch(entry.bdf, () => readFunctionNow(access, entry)) : readFunctionNow(access, entry);
+}
+
+function readFunctionNow(access: PciAccess, entry: PciFunctionEntry): FunctionRecord {
   const { bdf } = entry;
   const problems: string[] = [];
   const guard = <T>(what: string, fn: () => T, fallback: T): T => {
