@@ -325,38 +325,36 @@ export class Root {
 
   /**
    * Open (creating what is missing, mode 0755) the directory `rel`, following links inside the root, for
-   * files created relative to it (report, lock). The caller closes the fd.
+   * files created relative to it (report, lock). The name is resolved first (links inside the root), then
+   * each component is created and opened by fd with no link followed, so a swap in between fails (ELOOP,
+   * ENOTDIR) instead of leading anywhere. The caller closes the fd.
    */
   openDirCreating(rel: string): number {
-    const parts = splitPath(rel);
-    for (let i = 0; ; i++) {
-      try {
-        return this.open(parts.join('/'), { flags: O_RDONLY | O_DIRECTORY });
-      } catch (err) {
-        if (!(err instanceof AccessError) || err.code !== 'ENOENT' || i > parts.length) throw err;
-      }
-      // Find the deepest existing prefix and create the next component in it, by fd.
-      let k = parts.length - 1;
-      let parent: number | null = null;
-      for (; k >= 0; k--) {
+    const canon = this.canonical(rel);
+    const at = this.fsAt;
+    let parent = this.open('', { flags: O_PATH | O_DIRECTORY });
+    let done = '';
+    try {
+      for (const part of splitPath(canon)) {
+        done = done === '' ? part : `${done}/${part}`;
         try {
-          parent = this.open(parts.slice(0, k).join('/'), { flags: O_PATH | O_DIRECTORY });
-          break;
+          if (at) at.mkdirat(parent, part, 0o755);
+          else fs.mkdirSync(`/proc/self/fd/${parent}/${part}`, { mode: 0o755 });
         } catch (err) {
-          if (!(err instanceof AccessError) || err.code !== 'ENOENT') throw err;
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw AccessError.from(err, this.hostOf(done), 'cannot create directory');
         }
-      }
-      if (parent === null) throw new AccessError('ENOENT', this.lexical(rel));
-      try {
-        const at = this.fsAt;
-        if (at) at.mkdirat(parent, parts[k]!, 0o755);
-        else fs.mkdirSync(`/proc/self/fd/${parent}/${parts[k]!}`, { mode: 0o755 });
-      } catch (err) {
-        const code = (err as SysError).code;
-        if (code !== 'EEXIST') throw AccessError.from(err, this.lexical(parts.slice(0, k + 1).join('/')), 'cannot create directory');
-      } finally {
+        let next: number;
+        try {
+          next = at ? at.openat(parent, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | 0o2000000, 0) : fs.openSync(`/proc/self/fd/${parent}/${part}`, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        } catch (err) {
+          throw AccessError.from(err, this.hostOf(done), 'cannot open directory');
+        }
         fs.closeSync(parent);
+        parent = next;
       }
+      return at ? at.openat(parent, '.', O_RDONLY | O_DIRECTORY | 0o2000000, 0) : fs.openSync(`/proc/self/fd/${parent}`, O_RDONLY | O_DIRECTORY);
+    } finally {
+      fs.closeSync(parent);
     }
   }
 

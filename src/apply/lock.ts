@@ -1,26 +1,39 @@
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { LOCK_EX, LOCK_NB, SysError } from '../../native-bindings/fs-at.js';
+import { AccessError } from '../access/access-error.js';
+import { checkKind, LOCK_CONTENT } from '../access/bounded-read.js';
+import { DirOps, writeAll } from '../access/dir-ops.js';
 import type { Root } from '../access/root.js';
 
 /** Under the root: the agent's run directory (report, lock). */
 export const RUN_DIR = 'run/pci-reset-agent';
-export const LOCK_FILE = `${RUN_DIR}/apply.lock`;
+const LOCK_NAME = 'apply.lock';
+export const LOCK_FILE = `${RUN_DIR}/${LOCK_NAME}`;
+
+const { O_RDWR, O_CREAT, O_NONBLOCK, O_NOCTTY, O_EXCL } = fs.constants;
 
 export class LockHeld extends Error {
   constructor(
     readonly path: string,
     readonly pid: number,
   ) {
-    super(`${path}: another pci-reset-agent apply is running (pid ${pid})`);
+    super(`${path}: another pci-reset-agent apply is running (${pid > 0 ? `pid ${pid}` : 'pid unknown'})`);
     this.name = 'LockHeld';
   }
 }
 
 export interface LockHandle {
   path: string;
-  /** Set when a stale lock (dead PID or unreadable content) was taken over. */
+  /** Set when a stale lock (dead PID, unreadable content, not a file) was taken over. */
   recovered: string | null;
   release(): void;
+}
+
+/** Points between the steps of taking the lock, where tests put a rival agent or a delay. */
+export type LockPhase = 'opened' | 'locked' | 'checked' | 'written';
+export interface LockOptions {
+  alive?: (pid: number) => boolean;
+  at?: (phase: LockPhase) => void;
 }
 
 /** process.kill(pid, 0): ESRCH means gone; EPERM means alive but not ours. */
@@ -33,61 +46,183 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Host path of the run directory, created if missing (links inside the root followed, never out of it). */
-export function runDir(root: Root): string {
-  const dir = root.resolve(RUN_DIR);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  return dir;
+/** The run directory, created if missing, opened by fd (links followed inside the root, never out of it). */
+export function openRunDir(root: Root): DirOps {
+  return new DirOps(root, root.openDirCreating(RUN_DIR));
 }
 
+/** Attempts before giving up on a lock file that keeps being replaced under us. */
+const ATTEMPTS = 5;
+
 /**
- * One agent at a time: ROOT/run/pci-reset-agent/apply.lock holds the owner's PID. Created atomically
- * (written aside, then link(2), which fails if the lock exists). A lock whose PID is dead, or whose
- * content is not a PID, is stale: taken over once, and reported.
+ * One agent at a time: ROOT/run/pci-reset-agent/apply.lock, held with flock(2) on an open fd for the
+ * whole run and holding the owner's PID (for people and messages). The kernel drops the flock when its
+ * holder dies, so a lock nobody holds is stale whatever it says, and taking it over is one atomic
+ * flock: of two agents racing for a stale lock, exactly one gets it (the other sees EWOULDBLOCK).
+ * After the flock the name is checked to still be the file locked (a holder that released in between
+ * unlinked it). A symlink, FIFO or device under the lock's name is never followed nor read: it is
+ * removed and reported. A lock naming a live process that holds no flock (an older agent, a reused PID)
+ * is still refused. The content of a lock that is not a PID is never echoed.
+ *
+ * Without koffi (no flock): the lock is created O_EXCL and a stale one is unlinked and created again,
+ * which two agents racing for the same stale lock can both pass; reported in docs/reliability.md.
  */
-export function acquireLock(root: Root, alive: (pid: number) => boolean = pidAlive): LockHandle {
-  const dir = runDir(root);
-  const lock = path.join(dir, path.basename(LOCK_FILE));
-  const mine = `${process.pid}\n`;
-  const aside = `${lock}.${process.pid}.${Date.now()}`;
-  fs.writeFileSync(aside, mine, { mode: 0o644 });
-  let recovered: string | null = null;
+export function acquireLock(root: Root, options: LockOptions | ((pid: number) => boolean) = {}): LockHandle {
+  const opts: LockOptions = typeof options === 'function' ? { alive: options } : options;
+  const alive = opts.alive ?? pidAlive;
+  const hook = opts.at ?? ((): void => {});
+  const label = root.lexical(LOCK_FILE);
+  const dir = openRunDir(root);
+  const at = root.fsAt;
+  const notes: string[] = [];
   try {
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      let fd: number;
       try {
-        fs.linkSync(aside, lock);
-        break;
+        fd = at ? dir.open(LOCK_NAME, O_RDWR | O_CREAT | O_NONBLOCK | O_NOCTTY) : dir.open(LOCK_NAME, O_RDWR | O_NONBLOCK | O_NOCTTY);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const code = (err as SysError).code;
+        if (code === 'ENOENT' && !at) {
+          const created = createFallback(dir, label);
+          if (created !== null) return handle(root, dir, created, label, notes);
+          continue;
+        }
+        // O_NOFOLLOW on a link: ELOOP. A FIFO with no writer opened O_RDWR does not block; ENXIO is a socket.
+        if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') {
+          removeNotLock(dir, label, code === 'ELOOP' ? 'a symbolic link' : code === 'EISDIR' ? 'a directory' : 'a socket', notes);
+          continue;
+        }
+        throw AccessError.from(err, label, 'cannot open the lock');
       }
-      let text = '';
+      let keep = false;
       try {
-        text = fs.readFileSync(lock, 'utf8');
-      } catch {
-        text = '';
-      }
-      const pid = /^\d+\n?$/.test(text) ? parseInt(text, 10) : NaN;
-      if (Number.isFinite(pid) && pid !== process.pid && alive(pid)) throw new LockHeld(lock, pid);
-      if (attempt > 0) throw new LockHeld(lock, Number.isFinite(pid) ? pid : -1);
-      recovered = Number.isFinite(pid) ? `stale lock of pid ${pid} (not running) taken over` : `unreadable lock ${JSON.stringify(text.slice(0, 20))} taken over`;
-      try {
-        fs.unlinkSync(lock);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const st = root.statFd(fd);
+        try {
+          checkKind(st, label, LOCK_CONTENT);
+        } catch (err) {
+          if ((err as AccessError).code === 'EFBIG') {
+            // An oversized lock file is garbage, taken over below like any unreadable one.
+          } else {
+            fs.closeSync(fd);
+            fd = -1;
+            removeNotLock(dir, label, describeType(st.mode), notes);
+            continue;
+          }
+        }
+        hook('opened');
+        if (at) {
+          try {
+            at.flock(fd, LOCK_EX | LOCK_NB);
+          } catch (err) {
+            if ((err as SysError).code === 'EWOULDBLOCK' || (err as SysError).code === 'EAGAIN') throw new LockHeld(label, readPid(fd, label) ?? -1);
+            throw AccessError.from(err, label, 'flock');
+          }
+          hook('locked');
+          // Released (unlinked) by its holder between our open and our flock: not the lock any more.
+          let now: { ino: bigint } | null = null;
+          try {
+            now = dir.lstat(LOCK_NAME);
+          } catch {
+            now = null;
+          }
+          if (now === null || now.ino !== st.ino) continue;
+        }
+        hook('checked');
+        const text = readContent(fd, label);
+        const pid = text !== null && /^\d+\n?$/.test(text) ? parseInt(text, 10) : NaN;
+        if (Number.isFinite(pid) && pid !== process.pid && pid > 0 && alive(pid)) throw new LockHeld(label, pid);
+        if (text === null) notes.push(`unreadable lock (more than ${LOCK_CONTENT.max} bytes, not a PID) taken over`);
+        else if (Number.isFinite(pid)) {
+          if (pid !== process.pid) notes.push(`stale lock of pid ${pid} (not running) taken over`);
+        } else if (text !== '') notes.push(`unreadable lock (${Buffer.byteLength(text)} bytes, not a PID) taken over`);
+        if (!at) {
+          // No flock: the stale file is removed and the lock created anew, O_EXCL.
+          fs.closeSync(fd);
+          fd = -1;
+          dir.unlink(LOCK_NAME);
+          const created = createFallback(dir, label);
+          if (created !== null) return handle(root, dir, created, label, notes);
+          continue;
+        }
+        fs.ftruncateSync(fd, 0);
+        writeAll(fd, Buffer.from(`${process.pid}\n`), 0);
+        hook('written');
+        keep = true;
+        return handle(root, dir, fd, label, notes);
+      } finally {
+        if (!keep && fd >= 0) fs.closeSync(fd);
       }
     }
-  } finally {
-    fs.rmSync(aside, { force: true });
+    throw new AccessError('EAGAIN', label, `the lock file kept changing under us (${ATTEMPTS} attempts)`);
+  } catch (err) {
+    dir.close();
+    throw err;
   }
+}
+
+function handle(root: Root, dir: DirOps, fd: number, label: string, notes: string[]): LockHandle {
+  const ino = root.statFd(fd).ino;
+  let released = false;
   return {
-    path: lock,
-    recovered,
+    path: label,
+    recovered: notes.length ? notes.join('; ') : null,
     release() {
+      if (released) return;
+      released = true;
       try {
-        if (fs.readFileSync(lock, 'utf8') === mine) fs.unlinkSync(lock);
+        // Unlinked while still flocked, so a rival that opened it waits for our close, then sees it gone.
+        if (dir.lstat(LOCK_NAME).ino === ino) dir.unlink(LOCK_NAME);
       } catch {
         // Already gone: nothing to release.
       }
+      fs.closeSync(fd);
+      dir.close();
     },
   };
+}
+
+/** Without flock: create the lock O_EXCL with our PID; null when another agent created it first. */
+function createFallback(dir: DirOps, label: string): number | null {
+  let fd: number;
+  try {
+    fd = dir.open(LOCK_NAME, O_RDWR | O_CREAT | O_EXCL);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw AccessError.from(err, label, 'cannot create the lock');
+  }
+  writeAll(fd, Buffer.from(`${process.pid}\n`), 0);
+  return fd;
+}
+
+/** Remove what stands under the lock's name but is not a lock file: never followed, never read. */
+function removeNotLock(dir: DirOps, label: string, what: string, notes: string[]): void {
+  try {
+    if (what === 'a directory') throw new AccessError('EISDIR', label, 'a directory in place of the lock: refused');
+    dir.unlink(LOCK_NAME);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw AccessError.from(err, label);
+  }
+  notes.push(`${what} in place of the lock, removed (never followed nor read)`);
+}
+
+/** The lock's text, or null when it is longer than any PID line. */
+function readContent(fd: number, label: string): string | null {
+  try {
+    const buf = Buffer.allocUnsafe(LOCK_CONTENT.max + 1);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    return n > LOCK_CONTENT.max ? null : buf.subarray(0, n).toString('latin1');
+  } catch (err) {
+    throw AccessError.from(err, label, 'cannot read the lock');
+  }
+}
+
+function readPid(fd: number, label: string): number | null {
+  const text = readContent(fd, label);
+  return text !== null && /^\d+\n?$/.test(text) ? parseInt(text, 10) : null;
+}
+
+function describeType(mode: number): string {
+  const t = mode & 0o170000;
+  return t === 0o010000 ? 'a FIFO' : t === 0o020000 ? 'a character device' : t === 0o060000 ? 'a block device' : t === 0o140000 ? 'a socket' : 'something that is not a file';
 }

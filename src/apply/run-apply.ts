@@ -16,7 +16,8 @@ import { Deadline } from './deadline.js';
 import { ExecTopology } from './exec-topology.js';
 import { executePlan } from './execute.js';
 import { guardPlan } from './live-guard.js';
-import { acquireLock, LockHeld, RUN_DIR, runDir, type LockHandle } from './lock.js';
+import { acquireLock, LockHeld, RUN_DIR, type LockHandle } from './lock.js';
+import { writeReportFile } from './report-file.js';
 import { createApplyLog } from './log.js';
 import type { VfioBackend } from './methods/vfio-backend.js';
 import { renderReport } from './render-report.js';
@@ -161,7 +162,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     report.exitStatus = exitStatus(report);
     if (!opts.simulate) {
       try {
-        const file = writeReport(runDir(root), report);
+        const file = writeReportFile(root, `${JSON.stringify(report, null, 1)}\n`);
         log.info({ event: 'apply.report', file }, `report written to ${file}`);
       } catch (err) {
         const msg = `cannot write the report under ${path.join(opts.root, RUN_DIR)}: ${(err as Error).message}`;
@@ -199,13 +200,4 @@ export function exitStatus(r: Pick<ApplyReport, 'deadlineReached' | 'steps'>): n
   if (r.deadlineReached || r.steps.some((s) => s.status === 'abandoned')) return EXIT.APPLY_DEADLINE;
   if (r.steps.some((s) => s.status === 'failed' || s.restoreMismatches.length > 0)) return EXIT.APPLY_PARTIAL;
   return EXIT.OK;
-}
-
-/** ROOT/run/pci-reset-agent/report.json, written aside and renamed so a reader never sees half of it. */
-function writeReport(dir: string, report: ApplyReport): string {
-  const file = path.join(dir, 'report.json');
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, `${JSON.stringify(report, null, 1)}\n`, { mode: 0o644 });
-  fs.renameSync(tmp, file);
-  return file;
 }
