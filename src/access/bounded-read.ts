@@ -24,6 +24,20 @@ export const CONFIG_SPACE: ReadKind = { what: 'PCI config space', max: 4096 };
 export const PROC_FILE: ReadKind = { what: 'proc file', max: 4096 };
 /** The agent's own lock file holds a PID and a newline. */
 export const LOCK_CONTENT: ReadKind = { what: 'lock file', max: 64 };
+/**
+ * An ACPI table: its header's Length field says how long it is (ACPI 6.5 §5.2.6); no DMAR or IVRS comes
+ * near 1 MiB (a DRHD is 16 bytes plus scopes; the kernel maps the whole table, drivers/acpi/tables.c).
+ */
+export const ACPI_TABLE: ReadKind = { what: 'ACPI table', max: 1 << 20 };
+/**
+ * A kernel log saved to a file, or a mock `dev/kmsg`: 16 MiB, half again the largest printk buffer
+ * (CONFIG_LOG_BUF_SHIFT at most 25: 32 MiB of records, whose text is about half of it).
+ */
+export const KMSG_FILE: ReadKind = { what: 'kernel log', max: 16 << 20 };
+/** The kernel's log device (drivers/char/mem.c devlist: minor 11 of MEM_MAJOR 1). */
+export const KMSG_DEVICE: ReadKind = { what: 'kernel log device /dev/kmsg', max: Infinity, charDevice: { major: 1, minor: 11 } };
+/** Physical memory (drivers/char/mem.c devlist: minor 1 of MEM_MAJOR 1). */
+export const MEM_DEVICE: ReadKind = { what: 'memory device /dev/mem', max: Infinity, charDevice: { major: 1, minor: 1 } };
 /** Anything else read whole (a small text or binary file): 1 MiB. */
 export const SMALL_FILE: ReadKind = { what: 'file', max: 1 << 20 };
 
@@ -84,4 +98,27 @@ export function readCapped(fd: number, label: string, kind: ReadKind, buf?: Buff
   }
   if (total > cap) throw new AccessError('EFBIG', label, `more than a ${kind.what} can hold (${cap} bytes): refused`);
   return Buffer.concat(chunks, total);
+}
+
+/**
+ * A file named on the command line (`--kmsg FILE`, `--old-log FILE`): outside any root, but read with the
+ * same rules (non-blocking, regular only, capped), so a FIFO or /dev/zero given by mistake is refused.
+ */
+export function readHostFile(path: string, kind: ReadKind): Buffer {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  } catch (err) {
+    throw AccessError.from(err, path);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const rdev = st.rdev;
+    checkKind({ mode: st.mode, size: st.size, rdevMajor: (rdev >> 8) & 0xfff, rdevMinor: (rdev & 0xff) | ((rdev >> 12) & ~0xff) }, path, kind);
+    return readCapped(fd, path, kind);
+  } catch (err) {
+    throw AccessError.from(err, path);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AT_EMPTY_PATH, loadFsAt, O_PATH, SysError, type FsAt } from '../../native-bindings/fs-at.js';
 import { AccessError } from './access-error.js';
-import { checkKind, readCapped, SMALL_FILE, type FileKind, type ReadKind } from './bounded-read.js';
+import { ACPI_TABLE, checkKind, readCapped, SMALL_FILE, type FileKind, type ReadKind } from './bounded-read.js';
 import { decodeName, escapeName } from './names.js';
 import { openInRoot, type OpenHow } from './open-in-root.js';
 
@@ -270,6 +270,37 @@ export class Root {
       return readCapped(fd, this.lexical(rel), kind);
     } catch (err) {
       throw AccessError.from(err, this.lexical(rel));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * An ACPI table (`sys/firmware/acpi/tables/DMAR`): its header, then as many bytes as its own Length
+   * field says, refused when that is over ACPI_TABLE's cap or the file is shorter (the parser then names
+   * a short table). Bytes past the Length are not read.
+   */
+  readAcpiTable(rel: string): Buffer {
+    const label = this.lexical(rel);
+    const fd = this.openForRead(rel, { ...ACPI_TABLE, max: Number.MAX_SAFE_INTEGER });
+    try {
+      const header = Buffer.alloc(36);
+      const n = fs.readSync(fd, header, 0, 36, 0);
+      if (n < 8) return header.subarray(0, n);
+      const length = header.readUInt32LE(4);
+      if (length > ACPI_TABLE.max) throw new AccessError('EFBIG', label, `header Length ${length} is more than an ACPI table can hold here (${ACPI_TABLE.max}): refused`);
+      const want = Math.max(length, n);
+      const buf = Buffer.alloc(want);
+      header.copy(buf, 0, 0, n);
+      let got = n;
+      while (got < want) {
+        const r = fs.readSync(fd, buf, got, want - got, got);
+        if (r === 0) break;
+        got += r;
+      }
+      return buf.subarray(0, got);
+    } catch (err) {
+      throw AccessError.from(err, label);
     } finally {
       fs.closeSync(fd);
     }

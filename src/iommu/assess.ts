@@ -1,3 +1,4 @@
+import { PROC_FILE } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 import type { ScanResult } from '../scan/scan-result.js';
 import type { Evidence, IommuCase, IommuDevice, IommuReport } from './iommu-report.js';
@@ -288,7 +289,7 @@ function readTable<T extends { problems: string[] }>(
   let bytes: Buffer;
   try {
     if (!root.exists(rel)) return null;
-    bytes = root.readFile(rel);
+    bytes = root.readAcpiTable(rel);
   } catch (err) {
     const p = `${rel}: ${describeError(err)}`;
     problems.push(p);
@@ -314,9 +315,9 @@ function coverDevices(units: UnitRecord[], scan: ScanResult, evidence: Evidence[
 
 function readRelease(root: Root, problems: string[]): string | null {
   try {
-    const r = root.readText('proc/sys/kernel/osrelease');
+    const r = root.readText('proc/sys/kernel/osrelease', PROC_FILE);
     if (r && r.trim()) return r.trim();
-    const v = root.readText('proc/version');
+    const v = root.readText('proc/version', PROC_FILE);
     const m = v ? /Linux version (\S+)/.exec(v) : null;
     return m ? m[1]! : null;
   } catch (err) {

@@ -1,3 +1,4 @@
+import { PROC_FILE } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 import type { Evidence } from './iommu-report.js';
 import { parseKdumpWords, type KdumpWords } from './cmdline.js';
@@ -22,7 +23,7 @@ export function detectCaptureKernel(root: Root): CaptureKernelFacts {
   const problems: string[] = [];
   let cmdline: string | null = null;
   try {
-    cmdline = root.readText('proc/cmdline')?.trim() ?? null;
+    cmdline = root.readText('proc/cmdline', PROC_FILE)?.trim() ?? null;
   } catch (err) {
     problems.push(`proc/cmdline: ${describeError(err)}`);
   }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { KMSG_FILE, readHostFile } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 import { describeError } from './describe-error.js';
 
@@ -33,7 +34,7 @@ const MAX_OUTPUT = 64 * 1024 * 1024;
 export async function readOldLog(root: Root, opts: OldLogOptions = {}): Promise<OldLogText | null> {
   if (opts.file !== undefined) {
     try {
-      return { text: fs.readFileSync(opts.file, 'utf8'), source: opts.file, problems: [], notes: [] };
+      return { text: readHostFile(opts.file, KMSG_FILE).toString('utf8'), source: opts.file, problems: [], notes: [] };
     } catch (err) {
       return { text: '', source: opts.file, problems: [`--old-log ${opts.file}: ${describeError(err)}`], notes: [] };
     }

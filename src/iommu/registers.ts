@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import { O_PATH } from '../../native-bindings/fs-at.js';
+import { checkKind, MEM_DEVICE, type FileKind } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 import { describeError } from './describe-error.js';
 import { parseRegset } from './debugfs-regset.js';
@@ -157,19 +159,28 @@ interface MemOpener {
 
 async function memOpener(root: Root, result: RegisterResult, io: RegisterIo): Promise<MemOpener | null> {
   let host: string;
-  let st: fs.Stats;
+  let st: FileKind;
   try {
     host = root.resolve(MEM);
-    st = fs.statSync(host);
+    // Its type through the root (O_PATH: no device is opened just to look at it).
+    const fd = root.open(MEM, { flags: O_PATH });
+    try {
+      st = root.statFd(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     result.notes.push(code === 'ENOENT' ? `${MEM} absent: registers not read` : `${MEM}: ${describeError(err)}`);
     if (code !== 'ENOENT') result.problems.push(`${MEM}: ${describeError(err)}`);
     return null;
   }
-  if (st.isFile()) return fileOpener(host, result, io.openFile ?? ((h) => fs.openSync(h, fs.constants.O_RDONLY)));
-  if (!st.isCharacterDevice()) {
-    result.problems.push(`${MEM} is neither the memory device nor a register file; registers not read`);
+  const type = st.mode & 0o170000;
+  if (type === 0o100000) return fileOpener(host, result, io.openFile ?? ((h) => fs.openSync(h, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW)));
+  try {
+    checkKind(st, MEM, MEM_DEVICE);
+  } catch (err) {
+    result.problems.push(`${(err as Error).message}; registers not read`);
     return null;
   }
   // Only now, for a real device, load the FFI.

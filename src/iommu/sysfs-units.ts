@@ -1,3 +1,4 @@
+import { SYSFS_ATTRIBUTE } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 import { isBdf } from '../pci/bdf.js';
 import { describeError } from './describe-error.js';
@@ -86,7 +87,7 @@ export function readSysfsUnits(root: Root): SysfsIommuState {
 
 function read(root: Root, rel: string, problems: string[]): string | null {
   try {
-    const t = root.readText(rel);
+    const t = root.readText(rel, SYSFS_ATTRIBUTE);
     return t === null ? null : t.trim();
   } catch (err) {
     problems.push(`${rel}: ${describeError(err)}`);

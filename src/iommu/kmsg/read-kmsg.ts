@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import type { Root } from '../../access/root.js';
+import { checkKind, KMSG_DEVICE, KMSG_FILE, readCapped, readHostFile } from '../../access/bounded-read.js';
+import { READ_FLAGS, type Root } from '../../access/root.js';
 import { describeError } from '../describe-error.js';
 
 export interface KmsgText {
@@ -31,38 +32,36 @@ type ReadFn = (fd: number, buf: Buffer, offset: number, length: number, position
 export function readKmsg(root: Root, file?: string): KmsgText | null {
   if (file !== undefined) {
     try {
-      const text = fs.readFileSync(file, 'utf8');
+      const text = readHostFile(file, KMSG_FILE).toString('utf8');
       return { text, source: file, firstSeq: firstRecordSeq(text), problems: [] };
     } catch (err) {
       return { text: '', source: file, firstSeq: null, problems: [`--kmsg ${file}: ${describeError(err)}`] };
     }
   }
   const rel = 'dev/kmsg';
-  let host: string;
-  let st: fs.Stats;
+  let fd: number;
   try {
-    host = root.resolve(rel);
-    st = fs.statSync(host);
+    // Opened once, non-blocking, inside the root: a regular file (a mock root) is read whole up to the
+    // kernel log's cap; anything else must be the kmsg device itself (1:11), never a FIFO or another device.
+    fd = root.open(rel, { flags: READ_FLAGS });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    return { text: '', source: rel, firstSeq: null, problems: [`${rel}: ${describeError(err)}`] };
-  }
-  if (st.isFile()) {
-    try {
-      const text = root.readFile(rel).toString('utf8');
-      return { text, source: rel, firstSeq: firstRecordSeq(text), problems: [] };
-    } catch (err) {
-      return { text: '', source: rel, firstSeq: null, problems: [`${rel}: ${describeError(err)}`] };
-    }
-  }
-  let fd: number;
-  try {
-    fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EPERM' || code === 'EACCES' ? ' (kernel.dmesg_restrict needs CAP_SYSLOG)' : '';
     return { text: '', source: rel, firstSeq: null, problems: [`${rel}: ${describeError(err)}${why}`] };
+  }
+  try {
+    const st = root.statFd(fd);
+    const regular = (st.mode & 0o170000) === 0o100000;
+    checkKind(st, root.lexical(rel), regular ? KMSG_FILE : KMSG_DEVICE);
+    if (regular) {
+      const text = readCapped(fd, root.lexical(rel), KMSG_FILE).toString('utf8');
+      fs.closeSync(fd);
+      return { text, source: rel, firstSeq: firstRecordSeq(text), problems: [] };
+    }
+  } catch (err) {
+    fs.closeSync(fd);
+    return { text: '', source: rel, firstSeq: null, problems: [`${rel}: ${describeError(err)}`] };
   }
   try {
     return { ...readRecords(fd, fs.readSync as ReadFn), source: rel };
