@@ -361,6 +361,8 @@ export class Root {
    * ENOTDIR) instead of leading anywhere. The caller closes the fd.
    */
   openDirCreating(rel: string): number {
+    // Names cached by an earlier use may be stale (a directory since replaced by a link): look again.
+    this.forget();
     const canon = this.canonical(rel);
     const at = this.fsAt;
     let parent = this.open('', { flags: O_PATH | O_DIRECTORY });

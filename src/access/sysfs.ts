@@ -334,7 +334,7 @@ export class SysfsAccess implements PciAccess {
       throw AccessError.from(err, label, 'cannot read link');
     }
     const text = decodeName(bytes);
-    if (text === null) throw new AccessError('EILSEQ', label, `link target ${JSON.stringify(escapeName(bytes))} is not valid UTF-8: refused`);
+    if (text === null) throw new AccessError('EILSEQ', label, `link target "${escapeName(bytes)}" refused`);
     return text;
   }
 
@@ -355,7 +355,7 @@ export class SysfsAccess implements PciAccess {
     try {
       ok = this.root.isDirectory(this.root.canonical(canonTarget));
     } catch (err) {
-      throw AccessError.from(err, label, 'link does not lead to a directory');
+      throw new AccessError(AccessError.from(err, label).code, label, 'link does not lead to a directory');
     }
     if (!ok) throw new AccessError('ENOTDIR', label, 'link does not lead to a directory');
   }

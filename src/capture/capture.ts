@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import type { PciAccess } from '../access/access.js';
 import type { Root } from '../access/root.js';
 import { PCI_DEVICES_DIR } from '../access/sysfs.js';
+import { O_PATH } from '../../native-bindings/fs-at.js';
+import { PROC_FILE, SMALL_FILE } from '../access/bounded-read.js';
 import { CliError } from '../cli/fail.js';
+import { prepareOutDir } from './out-dir.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { readKmsg } from '../iommu/kmsg/read-kmsg.js';
 
@@ -35,14 +38,11 @@ export interface CaptureSummary {
  * `scan --root SOURCE`. Only reads from the source.
  */
 export function capture(root: Root, access: PciAccess, outDir: string): CaptureSummary {
-  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
-    throw new CliError(`--out ${outDir}: exists and is not empty; refusing to write into it`);
-  }
-  const out = path.resolve(outDir);
-  if (out === root.dir || out.startsWith(`${root.dir === '/' ? '' : root.dir}/sys/`)) {
+  const resolved = path.resolve(outDir);
+  if (resolved === root.dir || resolved.startsWith(`${root.dir === '/' ? '' : root.dir}/sys/`)) {
     throw new CliError(`--out ${outDir}: must not lie inside the tree being captured`);
   }
-  fs.mkdirSync(out, { recursive: true });
+  const out = prepareOutDir(outDir);
   const w = new SnapshotWriter(out, root);
   let functions = 0;
   for (const entry of access.listFunctions()) {
@@ -52,7 +52,7 @@ export function capture(root: Root, access: PciAccess, outDir: string): CaptureS
   captureGroups(root, w);
   captureIommuClass(root, w);
   for (const rel of MACHINE_FILES) {
-    const data = w.attempt(rel, () => (root.exists(rel) ? root.readFile(rel) : null));
+    const data = w.attempt(rel, () => (!root.exists(rel) ? null : rel.includes('/acpi/tables/') ? root.readAcpiTable(rel) : root.readFile(rel, rel.startsWith('proc/') ? PROC_FILE : SMALL_FILE)));
     if (data) w.put(rel, data);
   }
   // The capture-kernel marker: /proc/vmcore is the old kernel's memory, far too big to copy; its presence is what matters.
@@ -120,8 +120,19 @@ function copyPlainFiles(root: Root, w: SnapshotWriter, dir: string, depth: numbe
   for (const name of w.attempt(dir, () => root.list(dir)) ?? []) {
     const rel = `${dir}/${name}`;
     if (root.readLink(rel) !== null) continue;
-    const st = w.attempt(rel, () => fs.statSync(root.resolve(rel)));
-    if (st?.isFile()) w.copyText(rel);
-    else if (st?.isDirectory() && depth > 0 && name !== 'power' && name !== 'devices') copyPlainFiles(root, w, rel, depth - 1);
+    const type = w.attempt(rel, () => fileType(root, rel));
+    if (type === 'file') w.copyText(rel);
+    else if (type === 'dir' && depth > 0 && name !== 'power' && name !== 'devices') copyPlainFiles(root, w, rel, depth - 1);
+  }
+}
+
+/** What `rel` is, looked at through the root (O_PATH: nothing is opened for reading). */
+function fileType(root: Root, rel: string): 'file' | 'dir' | 'other' {
+  const fd = root.open(rel, { flags: O_PATH });
+  try {
+    const t = root.statFd(fd).mode & 0o170000;
+    return t === 0o100000 ? 'file' : t === 0o040000 ? 'dir' : 'other';
+  } finally {
+    fs.closeSync(fd);
   }
 }

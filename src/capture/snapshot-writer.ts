@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AccessError } from '../access/access-error.js';
+import { SYSFS_ATTRIBUTE } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 
 /**
@@ -51,7 +52,8 @@ export class SnapshotWriter {
 
   /** Copy a text file of the source when it exists. */
   copyText(rel: string): void {
-    const t = this.attempt(rel, () => this.source.readText(rel));
+    // Group and IOMMU unit attributes: sysfs files, a page at most (a FIFO or a huge file is a warning).
+    const t = this.attempt(rel, () => this.source.readText(rel, SYSFS_ATTRIBUTE));
     if (t !== null && t !== undefined) this.put(rel, t);
   }
 

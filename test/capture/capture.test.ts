@@ -9,6 +9,7 @@ import { laptopTree } from '../../src/mock/examples/laptop.js';
 import { generatedTree } from '../../src/mock/examples/generated.js';
 import type { MockTree } from '../../src/mock/tree-builder.js';
 import { scanDir } from '../helpers/open.js';
+import { runCli } from '../helpers/run-cli.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 
 function roundTrip(tree: MockTree): { src: string; out: string } {
@@ -102,5 +103,27 @@ describe('capture: scan reads the snapshot back identically', () => {
       }
     };
     walk(out);
+  });
+});
+
+describe('capture --out that cannot be a directory (issue 11, item 18)', () => {
+  it('--out under /proc: one named error, no endless mkdir loop', async () => {
+    const src = serverTree().write(tmpDir());
+    const { code, stderr } = await runCli(['capture', '--root', src, '--out', '/proc/pra-nope/deeper']);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/--out \/proc\/pra-nope\/deeper: cannot create \/proc\/pra-nope: .*\(ENOENT\)/);
+  });
+
+  it('--out naming a file: one named error, not an internal one', async () => {
+    const src = serverTree().write(tmpDir());
+    const file = path.join(tmpDir(), 'afile');
+    fs.writeFileSync(file, 'x');
+    const { code, stderr } = await runCli(['capture', '--root', src, '--out', file]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(`--out ${file}: exists and is not a directory`);
+    expect(stderr).not.toMatch(/internal error/);
+    const below = path.join(file, 'sub');
+    const r2 = await runCli(['capture', '--root', src, '--out', below]);
+    expect(r2.stderr).toContain(`--out ${below}: a component of the path is not a directory (ENOTDIR)`);
   });
 });
