@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 import { tmpDir } from '../helpers/tmp-root.js';
 import type { Prng } from './prng.js';
 
@@ -48,7 +50,7 @@ export function mutateTree(rng: Prng, root: string, outside: string, under: stri
   for (let i = 0; i < count && all.length; i++) {
     const rel = rng.pick(all);
     const p = path.join(root, rel);
-    const kind = rng.int(8);
+    const kind = rng.int(12);
     try {
       switch (kind) {
         case 0: // a file replaced by a directory
@@ -77,8 +79,40 @@ export function mutateTree(rng: Prng, root: string, outside: string, under: stri
         case 6: // a file cut short or filled with junk
           if (fs.lstatSync(p).isFile()) fs.writeFileSync(p, rng.bytes(rng.int(80)));
           break;
-        default: // a name that is not UTF-8 in the listing
+        case 7: // a name that is not UTF-8 in the listing
           fs.symlinkSync('../../../devices', Buffer.concat([Buffer.from(path.join(root, 'sys/bus/pci/devices/')), Buffer.from([0xff, 0xfe, 0x3a, 0x80])]) as unknown as string);
+          break;
+        case 8: // a FIFO in place of a file (nobody ever writes to it: a blocking open or read waits for good)
+          if (!fs.lstatSync(p).isFile()) continue;
+          fs.rmSync(p);
+          if (spawnSync('mkfifo', [p]).status !== 0) throw new Error('mkfifo failed');
+          break;
+        case 9: // a device node in place of a file: /dev/zero's numbers (endless) or /dev/kmsg's
+          if (!fs.lstatSync(p).isFile()) continue;
+          if (mknodRefused !== null) {
+            done.push(`9:skipped (${mknodRefused})`);
+            continue;
+          }
+          fs.rmSync(p);
+          if (spawnSync('mknod', [p, 'c', '1', rng.pick(['5', '11'])]).status !== 0) throw new Error('mknod failed');
+          break;
+        case 10: // a huge file (1 GB, sparse) in place of a file
+          if (!fs.lstatSync(p).isFile()) continue;
+          fs.truncateSync(p, 2 ** 30);
+          break;
+        default: {
+          // a link whose target is not UTF-8, and a decoy at its lossy (U+FFFD) spelling
+          if (!fs.lstatSync(p).isSymbolicLink()) continue;
+          const target = fs.readlinkSync(p);
+          const cut = target.lastIndexOf('/');
+          if (cut <= 0) continue;
+          const bad = Buffer.concat([Buffer.from(target.slice(0, cut + 1)), Buffer.from([0xff]), Buffer.from(target.slice(cut))]);
+          fs.rmSync(p);
+          fs.symlinkSync(bad as unknown as string, p);
+          const decoyDir = path.join(path.dirname(p), target.slice(0, cut + 1), '\ufffd', target.slice(cut + 1));
+          fs.mkdirSync(decoyDir, { recursive: true });
+          fs.copyFileSync(path.join(outside, 'config'), path.join(decoyDir, 'config'));
+        }
       }
       done.push(`${kind}:${rel}`);
     } catch {
@@ -88,3 +122,45 @@ export function mutateTree(rng: Prng, root: string, outside: string, under: stri
   return done;
 }
 
+
+/** Why device nodes cannot be made here (not root, a nodev mount), or null when they can. */
+export const mknodRefused: string | null = (() => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pra-mknod-'));
+  try {
+    const r = spawnSync('mknod', [path.join(dir, 'zero'), 'c', '1', '5']);
+    if (r.status !== 0) return `mknod not allowed: ${String(r.stderr).trim()}`;
+    fs.closeSync(fs.openSync(path.join(dir, 'zero'), 'r'));
+    return null;
+  } catch (err) {
+    return `device nodes cannot be opened here (${(err as NodeJS.ErrnoException).code})`;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+})();
+
+/**
+ * Between scan and apply: a function's directory, or one above it, swapped for a link, to a copy outside
+ * the root (absolute) or to another function's directory inside it. Returns what was done.
+ */
+export function swapDirectory(rng: Prng, root: string, outside: string, fnPaths: string[]): string | null {
+  if (fnPaths.length === 0) return null;
+  const fn = rng.pick(fnPaths);
+  const parts = fn.split('/');
+  // The function itself, or an ancestor below sys/devices.
+  const depth = 3 + rng.int(Math.max(1, parts.length - 2));
+  const rel = parts.slice(0, Math.min(depth, parts.length)).join('/');
+  const p = path.join(root, rel);
+  if (!fs.existsSync(p) || fs.lstatSync(p).isSymbolicLink()) return null;
+  if (rng.next() < 0.5) {
+    const copy = path.join(outside, `swap-${rng.int(1e9)}`);
+    fs.cpSync(p, copy, { recursive: true, verbatimSymlinks: true });
+    fs.rmSync(p, { recursive: true });
+    fs.symlinkSync(copy, p);
+    return `swap:${rel}->outside`;
+  }
+  const other = rng.pick(fnPaths);
+  if (other.startsWith(rel)) return null;
+  fs.rmSync(p, { recursive: true });
+  fs.symlinkSync(path.relative(path.dirname(p), path.join(root, other)), p);
+  return `swap:${rel}->${other}`;
+}

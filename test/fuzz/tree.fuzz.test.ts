@@ -8,13 +8,13 @@ import { serverTree } from '../../src/mock/examples/server.js';
 import { scan } from '../../src/scan/scan.js';
 import { writeScanJson } from '../../src/scan/write-json.js';
 import { tmpDir } from '../helpers/tmp-root.js';
-import { canary, mutateTree } from './mutate-tree.js';
+import { canary, entries, mutateTree, swapDirectory } from './mutate-tree.js';
 import { bounded, iterations, Prng, report, seed } from './prng.js';
 
 const rounds = iterations(40);
 
 describe('fuzz: scan over mutated trees', () => {
-  it('broken links, loops, files replaced by directories, non-UTF-8 names, links out of the root', { timeout: Math.max(60_000, rounds * 2_000) }, () => {
+  it('broken links, loops, files replaced by directories, non-UTF-8 names and link targets, links out of the root, FIFOs, device nodes, 1 GB files', { timeout: Math.max(60_000, rounds * 2_000) }, () => {
     const rng = new Prng(seed() + 7);
     const start = performance.now();
     const outside = canary();
@@ -41,5 +41,55 @@ describe('fuzz: scan over mutated trees', () => {
       fs.rmSync(path.dirname(root), { recursive: true, force: true });
     }
     report('mock trees (scan)', rounds, performance.now() - start);
+  });
+});
+
+/** Regular files under `dir` (links not followed) with their bytes. */
+function files(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const rel of entries(dir)) {
+    const p = path.join(dir, rel);
+    const st = fs.lstatSync(p);
+    if (st.isFile() && st.size <= 65536) out.set(rel, fs.readFileSync(p));
+  }
+  return out;
+}
+
+describe('fuzz: directories swapped for links between scan and the writes apply makes', () => {
+  it('every write lands on its own function, inside the root, or is refused by name', { timeout: Math.max(60_000, rounds * 2_000) }, () => {
+    const rng = new Prng(seed() + 11);
+    const start = performance.now();
+    const base = serverTree();
+    for (let i = 0; i < rounds; i++) {
+      const outside = canary();
+      const root = base.write(path.join(tmpDir(), 'root'));
+      const access = new SysfsAccess(new Root(root));
+      const s = scan(access, root);
+      const paths = s.devices.map((d) => d.path);
+      const swaps = [swapDirectory(rng, root, outside, paths), rng.next() < 0.5 ? swapDirectory(rng, root, outside, paths) : null].filter((x) => x !== null);
+      const outsideBefore = files(outside);
+      const rootBefore = files(root);
+      // What apply would write: one register of every function, with a value naming the function.
+      const mark = new Map<string, number>();
+      s.devices.forEach((d, k) => mark.set(d.path, 1 + (k % 250)));
+      for (const d of s.devices) {
+        try {
+          bounded(`write after ${swaps.join(', ')}`, () => access.writeConfigAt(d.bdf, 0x3c, 1, mark.get(d.path)!));
+        } catch (err) {
+          expect(err, `${d.bdf} after ${swaps.join(', ')}`).toBeInstanceOf(AccessError);
+          expect(['ELOOP', 'ENOENT', 'ENOTDIR', 'ENODEV']).toContain((err as AccessError).code);
+        }
+      }
+      expect(files(outside), `outside changed after ${swaps.join(', ')}`).toEqual(outsideBefore);
+      for (const [rel, bytes] of files(root)) {
+        const was = rootBefore.get(rel);
+        if (was && was.equals(bytes)) continue;
+        // Only a function's own config may change, and only to its own mark.
+        expect(rel.endsWith('/config'), `${rel} changed after ${swaps.join(', ')}`).toBe(true);
+        expect(bytes[0x3c], `${rel} written with another function's value after ${swaps.join(', ')}`).toBe(mark.get(path.dirname(rel)));
+      }
+      fs.rmSync(path.dirname(root), { recursive: true, force: true });
+    }
+    report('swaps between scan and writes', rounds, performance.now() - start);
   });
 });
