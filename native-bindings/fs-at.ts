@@ -24,7 +24,12 @@ export class SysError extends Error {
     readonly errno: number,
     readonly syscall: string,
   ) {
+    // No stack: these are expected answers (ENOENT for an absent attribute), thousands per scan, and
+    // capturing a stack trace is most of the cost of throwing one. Callers name the path themselves.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${syscall}: ${code}`);
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -42,6 +47,8 @@ export interface FsAt {
   linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): void;
   /** statx(dirfd, path, flags): the fields the access layer decides on. */
   statat(dirfd: number, path: string, flags: number): StatAt;
+  /** statx's errno name instead of a throw (a probe for an entry most functions lack): null when it exists. */
+  probe(dirfd: number, path: string, flags: number): string | null;
   flock(fd: number, op: number): void;
 }
 
@@ -82,6 +89,17 @@ let loadError: string | null = null;
 /** Why load() returned null, for the note that says confinement fell back to path calls. */
 export function fsAtLoadError(): string | null {
   return loadError;
+}
+
+/** For tests and the bench: behave as if koffi were missing (true), or load normally again (false). */
+export function disableFsAt(off: boolean): void {
+  if (off) {
+    loaded = null;
+    loadError = 'disabled for a test';
+  } else if (loadError === 'disabled for a test') {
+    loaded = undefined;
+    loadError = null;
+  }
 }
 
 /** The bindings, loaded on first call; null when koffi is not available here. */
@@ -127,16 +145,23 @@ function bind(): FsAt {
     const n = Number(r);
     return n < 0 ? fail(syscall) : n;
   };
-  const how = Buffer.alloc(24);
+  // One open_how per (flags, mode, resolve): a scan uses three or four, so none is rebuilt per call.
+  const hows = new Map<string, Buffer>();
   const linkBuf = Buffer.allocUnsafe(4096);
   const dentBuf = Buffer.allocUnsafe(32768);
   const statBuf = Buffer.alloc(256);
   const getdentsNr = SYS_GETDENTS64[process.arch];
   return {
     openat2(dirfd, path, flags, mode, resolve) {
-      how.writeBigUInt64LE(BigInt(flags >>> 0), 0);
-      how.writeBigUInt64LE(BigInt(mode), 8);
-      how.writeBigUInt64LE(BigInt(resolve), 16);
+      const key = `${flags} ${mode} ${resolve}`;
+      let how = hows.get(key);
+      if (how === undefined) {
+        how = Buffer.alloc(24);
+        how.writeBigUInt64LE(BigInt(flags >>> 0), 0);
+        how.writeBigUInt64LE(BigInt(mode), 8);
+        how.writeBigUInt64LE(BigInt(resolve), 16);
+        hows.set(key, how);
+      }
       return check(c.openat2(SYS_OPENAT2, dirfd, path, how, 24), 'openat2');
     },
     openat: (dirfd, path, flags, mode) => check(c.openat(dirfd, path, flags, mode), 'openat'),
@@ -179,6 +204,11 @@ function bind(): FsAt {
         devMajor: statBuf.readUInt32LE(136),
         devMinor: statBuf.readUInt32LE(140),
       };
+    },
+    probe(dirfd, path, flags) {
+      if (c.statx(dirfd, path, flags, 0, statBuf) === 0) return null;
+      const errno = koffi.errno();
+      return ERRNO_NAMES[errno] ?? `errno ${errno}`;
     },
     flock: (fd, op) => void check(c.flock(fd, op), 'flock'),
   };

@@ -61,6 +61,7 @@ export class SysfsAccess implements PciAccess {
       } catch (err) {
         throw new AccessError(AccessError.from(err, '').code, this.root.lexical(PCI_DEVICES_DIR), 'cannot list PCI functions');
       }
+      const listHost = this.root.lexical(PCI_DEVICES_DIR);
       for (const r of refused) this.problems.push(`${PCI_DEVICES_DIR}/${r}: name is not valid UTF-8, ignored`);
       for (const name of names) {
         const bdf = canonicalBdf(name);
@@ -73,7 +74,7 @@ export class SysfsAccess implements PciAccess {
           // One readlink of the listing entry (its bytes: a name that is not UTF-8 is refused, never
           // decoded into another one), then cached lookups of the target's components: the parent
           // directories are other functions' directories, so each costs one lstat in all.
-          const target = this.linkTextAt(listFd, name, `${this.root.lexical(PCI_DEVICES_DIR)}/${name}`);
+          const target = this.linkTextAt(listFd, name, `${listHost}/${name}`);
           canon = this.root.canonical(target === null ? `${listDir}/${name}` : this.root.joinLexical(listDir, target));
         } catch (err) {
           this.problems.push(`${PCI_DEVICES_DIR}/${name}: ${(err as Error).message}`);
@@ -134,12 +135,12 @@ export class SysfsAccess implements PciAccess {
     const rel = this.attrRel(bdf, name);
     const fd = this.openFresh(rel, O_WRONLY | O_NONBLOCK | O_NOFOLLOW);
     try {
-      checkKind(this.root.statFd(fd), this.root.lexical(rel), { what: 'sysfs attribute', max: Infinity });
+      checkKind(this.root.statFd(fd), this.hostOf(rel), { what: 'sysfs attribute', max: Infinity });
     } catch (err) {
       fs.closeSync(fd);
       throw err;
     }
-    return { fd, path: this.root.lexical(rel) };
+    return { fd, path: this.hostOf(rel) };
   }
 
   writeAttribute(bdf: string, name: string, value: string): void {
@@ -175,7 +176,7 @@ export class SysfsAccess implements PciAccess {
    */
   readLink(bdf: string, name: string): string | null {
     const canon = this.canonOf(bdf);
-    const label = this.root.lexical(`${canon}/${name}`);
+    const label = this.hostOf(`${canon}/${name}`);
     const target = this.withDir(bdf, (dirFd) => {
       // A failed readlink(2) costs an exception; a stat that finds nothing costs none. Worth it for links
       // most functions lack (every function is asked for `physfn`).
@@ -214,7 +215,7 @@ export class SysfsAccess implements PciAccess {
   readConfigAt(bdf: string, offset: number, width: ConfigWidth): number {
     checkAligned(offset, width);
     const rel = this.attrRel(bdf, 'config');
-    const host = this.root.lexical(rel);
+    const host = this.hostOf(rel);
     const buf = Buffer.alloc(width);
     let n: number;
     const fd = this.openFresh(rel, READ_FLAGS | O_NOFOLLOW);
@@ -233,7 +234,7 @@ export class SysfsAccess implements PciAccess {
   writeConfigAt(bdf: string, offset: number, width: ConfigWidth, value: number): void {
     checkAligned(offset, width);
     const rel = this.attrRel(bdf, 'config');
-    const host = this.root.lexical(rel);
+    const host = this.hostOf(rel);
     const buf = Buffer.alloc(width);
     if (width === 1) buf.writeUInt8(value & 0xff);
     else if (width === 2) buf.writeUInt16LE(value & 0xffff);
@@ -302,7 +303,7 @@ export class SysfsAccess implements PciAccess {
       }
       throw AccessError.from(err, this.root.lexical(rel), `cannot read ${name}`);
     }
-    const host = this.root.lexical(rel);
+    const host = this.hostOf(rel);
     try {
       checkKind(this.root.statFd(fd), host, kind);
       return readCapped(fd, host, kind, this.buf);
@@ -341,12 +342,11 @@ export class SysfsAccess implements PciAccess {
   /** False only when the entry is certainly absent; any other failure is left for the real read to report. */
   private mayExist(dirFd: number, name: string): boolean {
     const at: FsAt | null = this.root.fsAt;
+    if (at) return at.probe(dirFd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */) !== 'ENOENT';
     try {
-      if (at) at.statat(dirFd, name, 0x100 /* AT_SYMLINK_NOFOLLOW */);
-      else fs.lstatSync(`/proc/self/fd/${dirFd}/${name}`);
+      return fs.lstatSync(`/proc/self/fd/${dirFd}/${name}`, { throwIfNoEntry: false }) !== undefined;
+    } catch {
       return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code !== 'ENOENT';
     }
   }
 
@@ -358,6 +358,11 @@ export class SysfsAccess implements PciAccess {
       throw new AccessError(AccessError.from(err, label).code, label, 'link does not lead to a directory');
     }
     if (!ok) throw new AccessError('ENOTDIR', label, 'link does not lead to a directory');
+  }
+
+  /** Host path of a canonical root-relative path (no `.`/`..`: a plain join), for messages. */
+  private hostOf(canon: string): string {
+    return this.root.dir === '/' ? `/${canon}` : `${this.root.dir}/${canon}`;
   }
 
   private attrRel(bdf: string, name: string): string {

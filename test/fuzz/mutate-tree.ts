@@ -85,7 +85,7 @@ export function mutateTree(rng: Prng, root: string, outside: string, under: stri
         case 8: // a FIFO in place of a file (nobody ever writes to it: a blocking open or read waits for good)
           if (!fs.lstatSync(p).isFile()) continue;
           fs.rmSync(p);
-          if (spawnSync('mkfifo', [p]).status !== 0) throw new Error('mkfifo failed');
+          fs.renameSync(special('fifo'), p);
           break;
         case 9: // a device node in place of a file: /dev/zero's numbers (endless) or /dev/kmsg's
           if (!fs.lstatSync(p).isFile()) continue;
@@ -94,7 +94,7 @@ export function mutateTree(rng: Prng, root: string, outside: string, under: stri
             continue;
           }
           fs.rmSync(p);
-          if (spawnSync('mknod', [p, 'c', '1', rng.pick(['5', '11'])]).status !== 0) throw new Error('mknod failed');
+          fs.renameSync(special(rng.pick(['zero', 'kmsg'])), p);
           break;
         case 10: // a huge file (1 GB, sparse) in place of a file
           if (!fs.lstatSync(p).isFile()) continue;
@@ -122,6 +122,26 @@ export function mutateTree(rng: Prng, root: string, outside: string, under: stri
   return done;
 }
 
+
+/**
+ * A fresh FIFO or device node, moved into place by rename(2): made 32 at a time with one mkfifo or mknod
+ * process, since spawning one per mutation is most of a round's time on a loaded machine.
+ */
+const pool: Record<string, string[]> = { fifo: [], zero: [], kmsg: [] };
+let poolDir: string | null = null;
+function special(kind: 'fifo' | 'zero' | 'kmsg'): string {
+  if (pool[kind]!.length === 0) {
+    poolDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'pra-special-'));
+    const names = Array.from({ length: 32 }, (_, i) => path.join(poolDir!, `${kind}-${Date.now()}-${i}`));
+    const ok =
+      kind === 'fifo'
+        ? spawnSync('mkfifo', names).status === 0
+        : spawnSync('sh', ['-c', `for n; do mknod "$n" c 1 ${kind === 'zero' ? 5 : 11} || exit 1; done`, 'sh', ...names]).status === 0;
+    if (!ok) throw new Error(`cannot make ${kind} nodes`);
+    pool[kind]!.push(...names);
+  }
+  return pool[kind]!.pop()!;
+}
 
 /** Why device nodes cannot be made here (not root, a nodev mount), or null when they can. */
 export const mknodRefused: string | null = (() => {
