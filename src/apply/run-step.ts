@@ -193,14 +193,30 @@ export class StepRunner {
     const v = session.verify();
     this.mismatches.push(...v.mismatches);
     for (const e of v.errors) ctx.note(`read-back failed: ${e}`);
+    // A restore that does not read back is a failed step, whoever wrote it (issue 12 item 1): a function
+    // left with zero BARs must not be reported `ok`. After the kernel's own restore a bound driver's
+    // reset_done() may legitimately change registers: there a difference stays a note.
+    const kernelLost: RestoreMismatch[] = [];
     for (const d of v.kernelDifferences) {
-      ctx.note(`after the kernel's own restore ${d.bdf} ${d.register} reads 0x${d.actual.toString(16)} (was 0x${d.expected.toString(16)})`);
+      const driver = env.topo.device(d.bdf)?.driver ?? null;
+      const text = `after the kernel's own restore ${d.bdf} ${d.register} reads 0x${d.actual.toString(16)} (was 0x${d.expected.toString(16)})`;
+      if (driver !== null && driver !== 'vfio-pci') ctx.note(`${text}; driver ${driver} is bound (its reset_done() may have changed it)`);
+      else kernelLost.push(d);
     }
-    for (const m of v.mismatches) {
+    this.mismatches.push(...kernelLost);
+    for (const m of [...v.mismatches, ...kernelLost]) {
       env.log.warn({ event: 'step.mismatch', step: step.id, ...m }, `${m.bdf} ${m.register} reads 0x${m.actual.toString(16)} after restore, expected 0x${m.expected.toString(16)}`);
     }
     for (const b of session.restored) this.restored.add(b);
 
+    const lost = [...v.mismatches, ...kernelLost];
+    if (failure === null && lost.length) {
+      const first = lost[0]!;
+      const names = lost.slice(0, 4).map((m) => `${m.bdf} ${m.register} reads 0x${m.actual.toString(16)}, expected 0x${m.expected.toString(16)}`);
+      const more = lost.length > 4 ? ` and ${lost.length - 4} more` : '';
+      const who = kernelLost.includes(first) ? "the kernel's restore did not stick" : 'the restore did not stick';
+      return { result: 'failed', detail: `EIO in verify ${first.bdf}: ${who}: ${names.join('; ')}${more}` };
+    }
     if (failure === null) return { result: 'ok' };
     if (failure instanceof DeadlineError) return { result: 'abandoned', detail: failure.message };
     if (failure instanceof MethodError && failure.notSupported) return { result: 'not-supported', detail: failure.message };

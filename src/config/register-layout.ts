@@ -28,8 +28,8 @@ export interface PcieLayout {
   slotImplemented: boolean;
   flr: boolean;
   dllLinkActiveReporting: boolean;
-  /** Highest supported link speed (1 = 2.5 GT/s …), the kernel's pcie_get_speed_cap(): LnkCap2's vector, else LnkCap. */
-  maxSpeed: number;
+  /** Highest supported link speed (1 = 2.5 GT/s …) as pcie_get_speed_cap() computes it (pcie.ts supportedSpeed()); null: unknown. */
+  maxSpeed: number | null;
 }
 
 export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
@@ -40,8 +40,7 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
   let pcie: PcieLayout | null = null;
   if (d.pcie) {
     const off = d.pcie.offset;
-    const cap2 = d.pcie.version > 1 ? u32(off + R.PCI_EXP_LNKCAP2) & R.PCI_EXP_LNKCAP2_SLS : 0;
-    const maxSpeed = cap2 ? 31 - Math.clz32(cap2) : (d.pcie.maxLinkSpeed ?? 0);
+    const maxSpeed = d.pcie.supportedSpeed;
     pcie = {
       offset: off,
       type: d.pcie.type,

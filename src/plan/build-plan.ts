@@ -1,6 +1,6 @@
 import type { IommuCase, IommuReport } from '../iommu/iommu-report.js';
 import type { ScanDevice } from '../scan/scan-result.js';
-import { evaluate, fallbacksFor, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
+import { evaluate, fallbacksFor, kernelBusRestoresTooSoon, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
 import { buildContext, busCheck, quirkNote, type PlanContext, type PlanInput } from './context.js';
 import { resetsDisabled } from './kernel-listing.js';
 import type { Plan, PlanEntry, PlanMethod, PlanStep } from './plan.js';
@@ -257,6 +257,8 @@ function busDraft(ctx: PlanContext, bridge: string, requesters: string[], evalua
     const ev = evaluations.get(f);
     if (ev?.chosen && ev.chosen.method !== 'bus') reasons.push(`${f} would have used ${ev.chosen.method}; the bus reset resets it anyway`);
   }
+  const soon = kernelBusRestoresTooSoon(ctx, bridge);
+  if (soon) reasons.push(`raw Bridge Control reset, never ${bridge}'s reset_subordinate: ${soon}`);
   reasons.push(...timing.notes, ...infoNotes(ctx, [bridge, ...functions]));
   reasons.push(`config space of all ${functions.length} function${functions.length === 1 ? '' : 's'} below ${bridge} is saved before and restored after`);
   return {

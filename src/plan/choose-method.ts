@@ -76,6 +76,7 @@ function kernelMethodAcceptable(ctx: PlanContext, d: ScanDevice, m: string, trus
     case 'bus':
     case 'cxl_bus': {
       if (d.parent === null) return false;
+      if (kernelBusRestoresTooSoon(ctx, d.parent) !== null) return false;
       const b = busCheck(ctx, d.parent);
       if (!b.ok || b.radius.length !== 1 || b.radius[0] !== d.bdf) return false;
       // Below a CXL port, a kernel without cxl_bus does not know SBR can be masked: its bus "succeeds" doing nothing.
@@ -148,6 +149,25 @@ function kernelMissing(d: ScanDevice, m: string): string {
   return `the kernel does not list ${m} in reset_method "${d.resetMethods.join(' ')}"`;
 }
 
+/**
+ * Why the kernel's own bus reset of `bridge` (`bus` through a function's reset file, or the bridge's
+ * `reset_subordinate`) would restore config too soon, or null. __pci_reset_bus() and
+ * pci_reset_bus_function() wait with pci_bridge_wait_for_secondary_bus() (drivers/pci/pci.c:4805), which
+ * returns 0 at once for a PCIe-to-PCI bridge (not pcie_downstream_port(), pci.c:4865); then
+ * pci_bus_restore_locked() (pci.c:5546) writes BARs and Command ~2 ms after the reset, while conventional
+ * devices are still in their ~1 s Trhfa window (PCI r3.0 4.3.2) and drop the writes. The same holds for a
+ * PCIe-to-PCI bridge anywhere below `bridge` (its own wait is skipped the same way).
+ */
+export function kernelBusRestoresTooSoon(ctx: PlanContext, bridge: string): string | null {
+  const bd = ctx.byBdf.get(bridge);
+  if (!bd) return null;
+  for (const b of [bd, ...bd.below.map((x) => ctx.byBdf.get(x)).filter((x): x is ScanDevice => x !== undefined)]) {
+    if (b.pcieType !== 'pcie_to_pci_bridge' || b.below.length === 0) continue;
+    return `${b.bdf} is a PCIe-to-PCI bridge: the kernel's bus reset waits nothing below it (pci_bridge_wait_for_secondary_bus() skips bridges that are not downstream ports) and restores config ~2 ms after the reset, inside the conventional devices' ~1 s Trhfa window, where writes are dropped; a raw reset that holds 1000 ms + the d3cold delay and restores itself is used instead`;
+  }
+  return null;
+}
+
 function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   const no = (why: string, radius: string[] = []): Verdict => ({ candidate: 'bus', ok: false, method: null, target: null, radius, why });
   if (d.parent === null) return no('on a root bus: there is no bridge above it to reset');
@@ -157,7 +177,8 @@ function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   const alone = b.radius.length === 1 && b.radius[0] === d.bdf;
   // Below a CXL port only cxl_bus is sure to reset: it unmasks SBR in the port's DVSEC first (bus returns ENOTTY while masked).
   const km = bridge.cxlPortDvsec !== null ? 'cxl_bus' : 'bus';
-  if (alone && kernelOffers(d, km)) {
+  const tooSoon = kernelBusRestoresTooSoon(ctx, d.parent);
+  if (alone && kernelOffers(d, km) && tooSoon === null) {
     const method = kernelForm(ctx, d, km);
     const via =
       km === 'cxl_bus'
@@ -167,9 +188,10 @@ function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
           : '';
     return { candidate: 'bus', ok: true, method, target: d.bdf, radius: b.radius, why: `alone below ${d.parent}; ${kernelNote(d, km, method)}${via}` };
   }
-  if (b.raw !== null) return no(alone ? `${b.raw}; and the kernel's ${km} through ${d.bdf}'s reset file is not available: ${kernelMissing(d, km)}` : b.raw, b.radius);
+  if (b.raw !== null) return no(alone ? `${b.raw}; and the kernel's ${km} through ${d.bdf}'s reset file is not available: ${tooSoon ?? kernelMissing(d, km)}` : b.raw, b.radius);
   const stale = d.staleResetMethods.includes('bus') ? ` (the kernel lists bus for ${d.bdf} but it would fail: functions share its bus)` : '';
-  return { candidate: 'bus', ok: true, method: 'bus', target: d.parent, radius: b.radius, why: `${b.why}${stale}` };
+  const soon = tooSoon !== null && alone && kernelOffers(d, km) ? `; not the kernel's ${km}: ${tooSoon}` : '';
+  return { candidate: 'bus', ok: true, method: 'bus', target: d.parent, radius: b.radius, why: `${b.why}${stale}${soon}` };
 }
 
 export const NO_DEVICE_SPECIFIC = 'the kernel has no device-specific reset for it';

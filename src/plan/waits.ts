@@ -64,6 +64,11 @@ export function stepTiming(ctx: PlanContext, method: PlanMethod, target: ScanDev
       const w = secondaryBusWait(ctx, bridge, method === 'bus');
       waits.push({ what: 'secondary-bus', ms: w.ms });
       notes.push(w.note);
+      const nested = nestedBusWait(ctx, bridge);
+      if (nested.ms > 0) {
+        waits.push({ what: 'nested-secondary-bus', ms: nested.ms });
+        notes.push(...nested.notes);
+      }
     }
   }
   let delayAfterMs = 0;
@@ -79,14 +84,8 @@ export function stepTiming(ctx: PlanContext, method: PlanMethod, target: ScanDev
   return { waits, delayAfterMs, d3hotDelayMs: d3.ms, notes };
 }
 
-/**
- * pci_bridge_wait_for_secondary_bus(): delay = the largest d3cold_delay on the secondary bus (100 ms
- * unless a quirk says otherwise); conventional PCI waits 1000 + delay; a port of at most 5 GT/s waits
- * delay; a faster port with DLL Link Active reporting waits 20 ms, the link, then delay; without it
- * 1000 + delay. The 6.18 kernel waits nothing below a PCIe-to-PCI bridge (it is not a downstream port);
- * a raw reset waits the conventional 1000 + delay there, as PCI r3.0 Trhfa asks.
- */
-export function secondaryBusWait(ctx: PlanContext, bridge: ScanDevice, raw: boolean): { ms: number; note: string } {
+/** The largest d3cold delay on a bridge's secondary bus (pci_bus_max_d3cold_delay(), drivers/pci/pci.c:4773), and the quirk behind it. */
+function busD3cold(ctx: PlanContext, bridge: ScanDevice): { delay: number; from: string } {
   let delay = D3COLD_DEFAULT_MS;
   let from = '';
   for (const c of bridge.below) {
@@ -98,14 +97,68 @@ export function secondaryBusWait(ctx: PlanContext, bridge: ScanDevice, raw: bool
       from = ` (${c}: ${quirkNote(q.d3coldMs.from)})`;
     }
   }
+  return { delay, from };
+}
+
+/** pcie_downstream_port() (drivers/pci/pci.h:326): root port, switch downstream port, PCI/PCI-X-to-PCIe bridge. */
+function downstreamPort(d: ScanDevice): boolean {
+  return d.pcieType === 'root_port' || d.pcieType === 'downstream_port' || d.pcieType === 'pci_to_pcie_bridge';
+}
+
+/** A bridge whose secondary bus is conventional PCI: no PCIe capability, or a PCIe-to-PCI/PCI-X bridge. */
+export function conventionalBelow(d: ScanDevice): boolean {
+  return d.headerType === 1 && (d.pcie === null || d.pcieType === 'pcie_to_pci_bridge');
+}
+
+/**
+ * pci_bridge_wait_for_secondary_bus() (drivers/pci/pci.c:4805, Linux 6.18.19): delay = the largest
+ * d3cold_delay on the secondary bus (100 ms unless a quirk says otherwise); a bridge without a PCIe
+ * capability waits 1000 + delay (Tpvrh + Trhfa); a PCIe bridge that is not a downstream port (a switch
+ * upstream port, a PCIe-to-PCI bridge) waits nothing; a downstream port whose speed
+ * (pcie_get_speed_cap(), pcie.ts supportedSpeed()) is at most 5 GT/s waits delay; a faster one, or one of
+ * unknown speed, with DLL Link Active reporting waits 20 ms, the link, then delay; without it 1000 + delay.
+ *
+ * `raw`: what the executor waits after its own Bridge Control reset (wait-secondary-bus.ts): the same,
+ * except that below a PCIe-to-PCI bridge it waits Tpvrh + Trhfa, 1000 + delay, as PCI r3.0 4.3.2 asks
+ * (the kernel's 0 there lets pci_bus_restore_locked() write BARs into devices still in their Trhfa
+ * window, issue 12 item 1), and below a switch upstream port it waits delay before polling.
+ */
+export function secondaryBusWait(ctx: PlanContext, bridge: ScanDevice, raw: boolean): { ms: number; note: string } {
+  const { delay, from } = busD3cold(ctx, bridge);
   const pcie = bridge.pcie;
   if (pcie === null) return { ms: CONVENTIONAL_RESET_MS + delay, note: `conventional PCI bridge ${bridge.bdf}: ${CONVENTIONAL_RESET_MS} + ${delay} ms before config access${from}` };
   if (bridge.pcieType === 'pcie_to_pci_bridge') {
     if (raw) return { ms: CONVENTIONAL_RESET_MS + delay, note: `conventional bus below PCIe-to-PCI bridge ${bridge.bdf}: ${CONVENTIONAL_RESET_MS} + ${delay} ms before config access (Trhfa; the 6.18 kernel itself waits nothing here)${from}` };
     return { ms: 0, note: `the kernel waits nothing below PCIe-to-PCI bridge ${bridge.bdf} (not a downstream port)` };
   }
-  const speed = pcie.maxLinkSpeed ?? 1;
-  if (speed <= 2) return { ms: delay, note: `port ${bridge.bdf} at most 5 GT/s: ${delay} ms, then poll for readiness${from}` };
-  if (pcie.dllLinkActiveReporting) return { ms: 20 + delay, note: `port ${bridge.bdf} above 5 GT/s: 20 ms, wait for Data Link Layer Link Active (up to 1 s), then ${delay} ms${from}` };
-  return { ms: CONVENTIONAL_RESET_MS + delay, note: `port ${bridge.bdf} above 5 GT/s without DLL Link Active reporting: ${CONVENTIONAL_RESET_MS} + ${delay} ms${from}` };
+  if (!downstreamPort(bridge)) {
+    if (raw) return { ms: delay, note: `${bridge.bdf} is not a downstream port (the kernel waits nothing): ${delay} ms, then poll for readiness${from}` };
+    return { ms: 0, note: `the kernel waits nothing below ${bridge.bdf} (not a downstream port), then restores` };
+  }
+  const speed = pcie.supportedLinkSpeed;
+  if (speed !== null && speed <= 2) return { ms: delay, note: `port ${bridge.bdf} at most 5 GT/s: ${delay} ms, then poll for readiness${from}` };
+  const what = speed === null ? 'of unknown speed (treated as faster than 5 GT/s, as the kernel does)' : 'above 5 GT/s';
+  if (pcie.dllLinkActiveReporting) return { ms: 20 + delay, note: `port ${bridge.bdf} ${what}: 20 ms, wait for Data Link Layer Link Active (up to 1 s), then ${delay} ms${from}` };
+  return { ms: CONVENTIONAL_RESET_MS + delay, note: `port ${bridge.bdf} ${what} without DLL Link Active reporting: ${CONVENTIONAL_RESET_MS} + ${delay} ms${from}` };
+}
+
+/**
+ * The waits for bridges below the reset one: pci_bus_restore_locked() (drivers/pci/pci.c:5546) restores
+ * each bridge, then runs pci_bridge_wait_for_secondary_bus() for it before restoring what is below, and
+ * so does the executor (bring-up.ts). Branches come back concurrently: the longest chain counts.
+ * Below a PCIe-to-PCI or conventional bridge the executor waits out 1000 + delay from the reset; this
+ * budgets all of it (an upper bound).
+ */
+export function nestedBusWait(ctx: PlanContext, bridge: ScanDevice, depth = 0): { ms: number; notes: string[] } {
+  if (depth > 32) return { ms: 0, notes: [] };
+  let best = { ms: 0, notes: [] as string[] };
+  for (const c of bridge.below) {
+    const cd = ctx.byBdf.get(c);
+    if (!cd || cd.parent !== bridge.bdf || cd.headerType !== 1 || cd.below.length === 0) continue;
+    const own = conventionalBelow(cd) ? secondaryBusWait(ctx, cd, true) : downstreamPort(cd) ? secondaryBusWait(ctx, cd, true) : { ms: 0, note: '' };
+    const deeper = nestedBusWait(ctx, cd, depth + 1);
+    const ms = own.ms + deeper.ms;
+    if (ms > best.ms) best = { ms, notes: [`after restoring ${cd.bdf}: ${own.note}`, ...deeper.notes] };
+  }
+  return best;
 }

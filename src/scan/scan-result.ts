@@ -54,6 +54,8 @@ export interface ScanDevice {
     devCtl: number;
     transactionsPending: boolean;
     maxLinkSpeed: number | null;
+    /** Highest supported speed as the kernel computes it (LnkCap2 masked by LnkCap, pcie_get_supported_speeds()); null: unknown. */
+    supportedLinkSpeed: number | null;
     currentLinkSpeed: number | null;
     dllLinkActiveReporting: boolean;
     dllLinkActive: boolean;

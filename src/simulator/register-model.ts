@@ -123,7 +123,7 @@ export function buildRegisterModel(config: Uint8Array, resource: string | null =
       if (pcieRegisterImplemented(p, R.PCI_EXP_DEVCTL2)) rw.set(o + R.PCI_EXP_DEVCTL2, 2, 0xffff);
       if (pcieRegisterImplemented(p, R.PCI_EXP_LNKCTL2)) {
         rw.set(o + R.PCI_EXP_LNKCTL2, 2, 0xffff);
-        def.set(o + R.PCI_EXP_LNKCTL2, 2, p.maxSpeed & 0xf);
+        def.set(o + R.PCI_EXP_LNKCTL2, 2, (p.maxSpeed ?? 0) & 0xf);
       }
       if (pcieRegisterImplemented(p, R.PCI_EXP_SLTCTL2)) rw.set(o + R.PCI_EXP_SLTCTL2, 2, 0xffff);
     }

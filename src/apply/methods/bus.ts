@@ -13,8 +13,56 @@ function bridgeOf(ctx: StepContext): string | null {
   return ctx.env.topo.parent(ctx.target);
 }
 
+/**
+ * `reset_subordinate` runs __pci_reset_bus(), whose restore comes too soon below a PCIe-to-PCI bridge:
+ * pci_bridge_wait_for_secondary_bus() (drivers/pci/pci.c:4805) returns 0 there (pci.c:4865), and
+ * pci_bus_restore_locked() (pci.c:5546) writes config into conventional devices still inside Trhfa.
+ * The bridge reset, or any bridge below it, being one rules the file out: the raw reset holds 1 s + delay.
+ */
+export function kernelBusTooSoon(ctx: StepContext, bridge: string): string | null {
+  for (const b of [bridge, ...ctx.env.topo.below(bridge)]) {
+    let type: string | null | undefined;
+    try {
+      type = ctx.layout(b).pcie?.type;
+    } catch {
+      type = ctx.env.topo.device(b)?.pcieType;
+    }
+    if (type === 'pcie_to_pci_bridge' && ctx.env.topo.below(b).length > 0) return `${b} is a PCIe-to-PCI bridge: the kernel's reset_subordinate would restore below it ~2 ms after the reset, inside Trhfa`;
+  }
+  return null;
+}
+
+/**
+ * A hot-plug port (SltCap Hot-Plug Capable) at or below the bridge: a raw reset there, Bridge Control or
+ * reset_subordinate, looks to pciehp like a surprise removal; only pciehp_reset_slot()
+ * (drivers/pci/hotplug/pciehp_hpc.c), which the kernel's `bus` of a lone function reaches through
+ * pci_dev_reset_slot_function(), masks the link events. Read now, not from the scan. Null when none.
+ */
+function hotPlugPort(ctx: StepContext, bridge: string): string | null {
+  for (const b of [bridge, ...ctx.env.topo.below(bridge)]) {
+    let p;
+    try {
+      const layout = ctx.layout(b);
+      if (layout.headerType !== R.PCI_HEADER_TYPE_BRIDGE) continue;
+      p = layout.pcie;
+    } catch {
+      continue;
+    }
+    if (!p || !p.slotImplemented) continue;
+    let cap = 0;
+    try {
+      cap = ctx.access.readConfigAt(b, p.offset + R.PCI_EXP_SLTCAP, 4);
+    } catch {
+      cap = ctx.env.topo.device(b)?.pcie?.hotPlugCapable ? R.PCI_EXP_SLTCAP_HPC : 0;
+    }
+    if (cap !== 0xffffffff && cap & R.PCI_EXP_SLTCAP_HPC) return b;
+  }
+  return null;
+}
+
 function useResetSubordinate(ctx: StepContext, bridge: string): boolean {
   if (ctx.env.preferResetSubordinate === false) return false;
+  if (kernelBusTooSoon(ctx, bridge) !== null) return false;
   try {
     return ctx.access.listAttributes(bridge).includes('reset_subordinate');
   } catch {
@@ -38,6 +86,10 @@ export const bus: ResetMethod = {
     if (below.length === 0) return `nothing below ${bridge}`;
     const outside = below.filter((b) => !ctx.step.functions.includes(b));
     if (outside.length) return `a bus reset of ${bridge} would also reset ${outside.join(', ')}, which this step does not cover`;
+    const hp = hotPlugPort(ctx, bridge);
+    if (hp !== null) {
+      return `refused: ${hp} is a hot-plug port (SltCap Hot-Plug Capable): a raw secondary bus reset${hp === bridge ? ' of it' : ` of ${bridge} reaches it`}, and pciehp would take the link going down for a surprise removal (only pciehp_reset_slot(), reached by the kernel's bus method of a lone function, masks those events)`;
+    }
     if (!useResetSubordinate(ctx, bridge)) {
       const cxl = cxlPortDvsec(ctx, bridge);
       if (cxl !== null) {
@@ -94,10 +146,12 @@ export const bus: ResetMethod = {
     } finally {
       deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET);
     }
+    const resetAt = ctx.now();
     ctx.phase = 'wait';
-    await waitSecondaryBus(ctx, bridge, busDelayMs(ctx.step, ctx.layout(bridge)));
+    const delayMs = busDelayMs(ctx.step, ctx.layout(bridge));
+    await waitSecondaryBus(ctx, bridge, delayMs);
     await quirkDelay(ctx);
-    return { roots: ctx.env.topo.dependents(bridge), reason: 'bus reset', giveUp: linkGoneCheck(ctx, bridge) };
+    return { roots: ctx.env.topo.dependents(bridge), reason: 'bus reset', giveUp: linkGoneCheck(ctx, bridge), resetAt, delayMs };
   },
 };
 
