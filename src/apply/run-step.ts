@@ -4,7 +4,7 @@ import { bringUp } from './bring-up.js';
 import { DeadlineError, MethodError, StillInKernel, describeFailure } from './method-error.js';
 import type { ResetMethod } from './methods/method.js';
 import { methodFor } from './methods/table.js';
-import { neverReset } from './never-reset.js';
+import { neverReset, staleIdentity } from './never-reset.js';
 import { SaveSession } from './save-restore/session.js';
 import { StepContext, type ExecEnv } from './step-context.js';
 
@@ -51,6 +51,13 @@ export class StepRunner {
     const { step, env } = this;
     this.startedAt = env.clock.now();
     env.log.info({ event: 'step.start', step: step.id, wave: step.wave, method: step.method, target: step.target, functions: step.functions }, `step ${step.id}: ${step.method} on ${step.target}`);
+    // Fresh identity first: the never-reset guard below reads the class now as well (issue 11 item 9).
+    const stale = staleIdentity(env, step);
+    if (stale) {
+      const error = `ESTALE in probe ${stale.bdf}: ${stale.why}`;
+      this.attempt(step.method, 'failed', error);
+      return this.finish('failed', null, error);
+    }
     const refused = neverReset(env, step);
     if (refused) {
       const error = `EPERM in probe ${refused.bdf}: ${refused.why}`;

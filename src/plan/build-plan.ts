@@ -1,6 +1,6 @@
 import type { IommuCase, IommuReport } from '../iommu/iommu-report.js';
 import type { ScanDevice } from '../scan/scan-result.js';
-import { evaluate, fallbacksFor, kernelBusRestoresTooSoon, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
+import { evaluate, fallbacksFor, kernelBusRestoresTooSoon, NO_ACPI, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
 import { buildContext, busCheck, quirkNote, type PlanContext, type PlanInput } from './context.js';
 import { resetsDisabled } from './kernel-listing.js';
 import type { Plan, PlanEntry, PlanMethod, PlanStep } from './plan.js';
@@ -201,7 +201,7 @@ function rejected(ev: Evaluation, upTo: Verdict): string[] {
   for (const v of ev.verdicts) {
     if (v === upTo) break;
     // "The kernel has no device-specific reset" is true of nearly everything: not worth a line.
-    if (!v.ok && !(v.candidate === 'device_specific' && v.why === NO_DEVICE_SPECIFIC)) out.push(`${ev.bdf}: not ${v.candidate}: ${v.why}`);
+    if (!v.ok && !(v.candidate === 'device_specific' && v.why === NO_DEVICE_SPECIFIC) && !(v.candidate === 'acpi' && v.why === NO_ACPI)) out.push(`${ev.bdf}: not ${v.candidate}: ${v.why}`);
   }
   return out;
 }

@@ -3,6 +3,7 @@ import type { ScanDevice } from '../scan/scan-result.js';
 import { busCheck, quirkNote, type PlanContext } from './context.js';
 import { configCut, kernelOmits, resetsDisabled } from './kernel-listing.js';
 import type { PlanMethod } from './plan.js';
+import { chelsioT4 } from './device-guards.js';
 import { rawFunctionRefusal } from './raw-safety.js';
 import { underlyingMethod } from './waits.js';
 
@@ -18,8 +19,12 @@ export { configCut } from './kernel-listing.js';
  * hot-plug or CXL port (raw-safety.ts).
  */
 
-/** What the planner tries, in this order unless the table prefers otherwise. */
-export const KERNEL_ORDER = ['device_specific', 'flr', 'af_flr', 'pm', 'bus'] as const;
+/**
+ * What the planner tries, in this order unless the table prefers otherwise: pci_reset_fn_methods[]
+ * (drivers/pci/pci.c:5158, Linux 6.18.19): device_specific, acpi (the platform's _RST), flr, af_flr, pm,
+ * bus (cxl_bus is chosen in place of bus below a CXL port).
+ */
+export const KERNEL_ORDER = ['device_specific', 'acpi', 'flr', 'af_flr', 'pm', 'bus'] as const;
 
 export interface Verdict {
   /** What was tried: a method name, a `prefer=` item. */
@@ -70,7 +75,7 @@ function kernelMethodAcceptable(ctx: PlanContext, d: ScanDevice, m: string, trus
       return true;
     case 'flr':
     case 'af_flr':
-      return q.noFlr.length === 0;
+      return q.noFlr.length === 0 && chelsioT4(d) === null;
     case 'pm':
       return q.noPm.length === 0;
     case 'bus':
@@ -109,6 +114,8 @@ function rawVerdict(ctx: PlanContext, d: ScanDevice, m: 'flr' | 'af_flr' | 'pm')
     const cut = `config space read only to ${d.configSize} bytes, so its capability bits are unknown (read as root)`;
     if (!kernelOffers(d, m)) return no(`${cut}, and the kernel does not list ${m}`);
     if (forbid) return no(`forbidden: ${quirkNote(forbid)}`);
+    const t4 = m === 'pm' ? null : chelsioT4(d);
+    if (t4) return no(`forbidden: ${t4}`);
     const method = kernelForm(ctx, d, m);
     return { candidate: m, ok: true, method, target: d.bdf, radius: [d.bdf], why: `${cut}; ${kernelNote(d, m, method)}` };
   }
@@ -118,8 +125,12 @@ function rawVerdict(ctx: PlanContext, d: ScanDevice, m: 'flr' | 'af_flr' | 'pm')
     else if (q.assumeFlr && d.pcie !== null) capability = `DevCap FLR- but it does FLR (${quirkNote(q.assumeFlr)})`;
     else return no(d.pcie === null ? 'no PCI Express capability, so no FLR' : 'DevCap FLR-: no function level reset');
     if (q.noFlr.length) return no(`forbidden: ${quirkNote(q.noFlr[0]!)}`);
+    const t4 = chelsioT4(d);
+    if (t4) return no(`forbidden: ${t4}`);
   } else if (m === 'af_flr') {
     if (!d.af) return no('no Advanced Features capability');
+    const t4 = chelsioT4(d);
+    if (t4) return no(`forbidden: ${t4}`);
     if (!d.afFlr) return no(`AF capability without ${d.af.tp ? '' : 'TP'}${!d.af.tp && !d.af.flr ? ' and ' : ''}${d.af.flr ? '' : 'FLR'}`);
     capability = 'AF capability with TP and FLR';
     if (q.noFlr.length) return no(`forbidden: ${quirkNote(q.noFlr[0]!)}`);
@@ -195,6 +206,7 @@ function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
 }
 
 export const NO_DEVICE_SPECIFIC = 'the kernel has no device-specific reset for it';
+export const NO_ACPI = 'the kernel lists no ACPI _RST for it';
 
 function deviceSpecificVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   if (!kernelOffers(d, 'device_specific')) {
@@ -204,13 +216,30 @@ function deviceSpecificVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   return { candidate: 'device_specific', ok: true, method, target: d.bdf, radius: [d.bdf], why: `only the kernel can run it; ${kernelNote(d, 'device_specific', method)}` };
 }
 
+/**
+ * `acpi`: the platform's _RST, evaluated by pci_dev_acpi_reset() (drivers/pci/pci-acpi.c); second in
+ * pci_reset_fn_methods[], above flr. Only the kernel can run it, and only where it lists it.
+ */
+function acpiVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
+  if (!kernelOffers(d, 'acpi')) return { candidate: 'acpi', ok: false, method: null, target: null, radius: [], why: NO_ACPI };
+  const method = kernelForm(ctx, d, 'acpi');
+  return { candidate: 'acpi', ok: true, method, target: d.bdf, radius: [d.bdf], why: `the platform's ACPI _RST, ranked above flr by the kernel (pci_reset_fn_methods[]); ${kernelNote(d, 'acpi', method)}` };
+}
+
 /** `prefer=kernel` / `kernel:<m>` / `vfio`: the table trusts the kernel's listing over our reading of config space, except for bus. */
 function preferredKernelVerdict(ctx: PlanContext, d: ScanDevice, item: QuirkMethod): Verdict {
   const q = ctx.quirks.get(d.bdf)!;
   const listing = d.resetFile ? (d.resetMethods ?? []) : [];
   const no = (why: string): Verdict => ({ candidate: item, ok: false, method: null, target: null, radius: [], why });
+  const from0 = (qq: typeof q): string => quirkNote(qq.prefer!.from);
   // The agent never rebinds a driver (in a capture kernel the one bound may serve the dump target).
   if (item === 'vfio' && d.driver !== 'vfio-pci') return no(`VFIO_DEVICE_RESET needs the function bound to vfio-pci (bound: ${d.driver ?? 'no driver'})`);
+  // A kernel older than 5.15 has `reset` but no `reset_method`: its chain is fixed, pci_reset_fn_methods[]
+  // in order, and pci_dev_specific_reset() comes first and claims every device of pci_dev_reset_methods[]
+  // (drivers/pci/quirks.c), which is what a `kernel:device_specific` entry of the table says it is in.
+  if (item === 'kernel:device_specific' && d.resetFile && d.resetMethods === null) {
+    return { candidate: item, ok: true, method: 'kernel', target: d.bdf, radius: [d.bdf], why: `the table says the kernel has a device-specific reset for it (${from0(q)}); no reset_method file (kernel older than 5.15): its plain reset file runs the fixed chain, which starts with device_specific` };
+  }
   if (listing.length === 0) return no(d.resetFile ? 'the kernel lists no reset method' : 'the kernel has no reset file for it');
   const trusted = (k: string): boolean => (k === 'bus' || k === 'cxl_bus' ? kernelOffers(d, k) : listing.includes(k));
   const usable = (k: string): boolean => trusted(k) && kernelMethodAcceptable(ctx, d, k, true);
@@ -242,7 +271,7 @@ export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
   }
   const q = ctx.quirks.get(d.bdf)!;
   const order: string[] = [];
-  let orderWhy = 'the kernel\'s order: device_specific, flr, af_flr, pm, bus';
+  let orderWhy = 'the kernel\'s order: device_specific, acpi, flr, af_flr, pm, bus';
   if (q.prefer) {
     order.push(...q.prefer.value);
     orderWhy = `${q.prefer.value.join(', ')} first, as ${quirkNote(q.prefer.from)}; then the kernel's order`;
@@ -251,6 +280,7 @@ export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
 
   const verdicts: Verdict[] = order.map((c) => {
     if (c === 'device_specific') return deviceSpecificVerdict(ctx, d);
+    if (c === 'acpi') return acpiVerdict(ctx, d);
     if (c === 'flr' || c === 'af_flr' || c === 'pm') return rawVerdict(ctx, d, c);
     if (c === 'bus') return busVerdict(ctx, d);
     return preferredKernelVerdict(ctx, d, c as QuirkMethod);

@@ -475,10 +475,16 @@ const kdumpRows: Row[] = [
   },
   {
     name: 'bus omitted for a function alone below its port: trusted, so unresettable',
-    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['acpi'] })],
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['af_flr'] })],
     steps: [],
     unresettable: ['01:00.0'],
-    reasons: ['the kernel\'s reset_method "acpi" omits bus although 0000:01:00.0 is alone on its bus'],
+    reasons: ['the kernel\'s reset_method "af_flr" omits bus although 0000:01:00.0 is alone on its bus'],
+  },
+  {
+    name: 'the kernel lists acpi: the platform\'s _RST through the reset file (issue 12 item 5)',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['acpi'] })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    reasons: ['the platform\'s ACPI _RST, ranked above flr by the kernel'],
   },
   {
     name: 'bus omitted by a function that shares its bus: an enumeration artefact, the bus reset of both goes ahead',

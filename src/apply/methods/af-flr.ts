@@ -1,6 +1,7 @@
 import * as R from '../../config/registers.js';
 import { waitPending } from '../wait-pending.js';
 import { waitReady } from '../wait-ready.js';
+import { chelsioRefusal } from './flr.js';
 import type { ResetMethod } from './method.js';
 import { BRIDGE_REFUSAL, checkCommandCleared, disableDevice, isBridge } from './quiesce.js';
 import { quirkDelay } from './step-delays.js';
@@ -16,7 +17,7 @@ export const afFlr: ResetMethod = {
     if (isBridge(layout)) return BRIDGE_REFUSAL;
     if (!layout.af) return 'no Advanced Features capability';
     if (!layout.af.tp || !layout.af.flr) return 'AF_CAP lacks TP or FLR';
-    return null;
+    return chelsioRefusal(ctx);
   },
   clears: (ctx) => [ctx.target],
   observes: () => [],

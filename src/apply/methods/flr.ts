@@ -6,6 +6,22 @@ import { BRIDGE_REFUSAL, checkCommandCleared, disableDevice, isBridge } from './
 import { quirkDelay } from './step-delays.js';
 
 /**
+ * Chelsio T4 ((device & 0xf000) == 0x4000): a plain FLR with Bus Master off can wedge it;
+ * reset_chelsio_generic_dev() (drivers/pci/quirks.c:4020) keeps Bus Master and MSI-X on instead. Only
+ * the kernel's device_specific reset may reset it; a hand-made plan's raw FLR is refused (IDs read now).
+ */
+export function chelsioRefusal(ctx: Parameters<ResetMethod['probe']>[0]): string | null {
+  let id: number;
+  try {
+    id = ctx.access.readConfigAt(ctx.target, R.PCI_VENDOR_ID, 4);
+  } catch {
+    return null;
+  }
+  if ((id & 0xffff) !== 0x1425 || ((id >>> 16) & 0xf000) !== 0x4000) return null;
+  return 'refused: Chelsio T4 can wedge when Bus Master is cleared with DMA in flight (reset_chelsio_generic_dev(), drivers/pci/quirks.c:4020): only the kernel\'s device_specific reset';
+}
+
+/**
  * pcie_flr(): Bus Master off, wait for Transactions Pending (0/100/200/400 ms), Initiate Function Level
  * Reset (DevCtl bit 15), 100 ms unless Immediate Readiness, then poll until the function answers.
  */
@@ -18,7 +34,7 @@ export const flr: ResetMethod = {
     // The quirk table can say a function does FLR although DevCap does not advertise it (the kernel's
     // device-specific resets that call pcie_flr() directly); the planner marks such a step assumeFlr.
     if (!layout.pcie.flr && ctx.step.assumeFlr !== true) return 'DevCap does not advertise Function Level Reset';
-    return null;
+    return chelsioRefusal(ctx);
   },
   clears: (ctx) => [ctx.target, ...ctx.env.topo.vfs(ctx.target)],
   observes: () => [],
