@@ -19,6 +19,21 @@ export interface RegisterLayout {
   acs: number | null;
   ltr: number | null;
   sriov: number | null;
+  /** Resizable BAR: capability offset and how many BAR entries (8 bytes each) it has. */
+  rebar: { offset: number; count: number } | null;
+  /** VF Resizable BAR, the same layout (restored before the VF BARs, sriov_restore_vf_rebar_state()). */
+  vfRebar: { offset: number; count: number } | null;
+  ats: number | null;
+  pasid: number | null;
+  pri: number | null;
+  dpc: number | null;
+  l1ss: number | null;
+  ptm: number | null;
+  tph: number | null;
+  /** Virtual Channel (ID 0x02 or 0x09): offset and how many VC resources (1 + Extended VC Count). */
+  vc: { offset: number; count: number } | null;
+  /** PCI-X capability (its Command register at +2). */
+  pcix: number | null;
 }
 
 export interface PcieLayout {
@@ -54,6 +69,14 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
   const msiOff = findCapability(d.capabilities, R.PCI_CAP_ID_MSI);
   const msiFlags = msiOff === null ? 0 : u16(msiOff + R.PCI_MSI_FLAGS);
   const ext = (id: number): number | null => d.extendedCapabilities.find((c) => c.id === id)?.offset ?? null;
+  // pci_rebar_get_ctrl count (PCI_REBAR_CTRL_NBAR_MASK): 1..6 entries of 8 bytes; a bad count is clamped.
+  const rebarOf = (id: number): { offset: number; count: number } | null => {
+    const o = ext(id);
+    if (o === null) return null;
+    const n = (u32(o + R.PCI_REBAR_CTRL) & R.PCI_REBAR_CTRL_NBAR_MASK) >>> R.PCI_REBAR_CTRL_NBAR_SHIFT;
+    return { offset: o, count: Math.min(6, Math.max(1, n)) };
+  };
+  const vcOff = ext(R.PCI_EXT_CAP_ID_VC) ?? ext(R.PCI_EXT_CAP_ID_VC9);
   return {
     headerType: d.header.headerType,
     immediateReadiness: d.header.immediateReadiness,
@@ -66,6 +89,17 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
     acs: ext(R.PCI_EXT_CAP_ID_ACS),
     ltr: ext(R.PCI_EXT_CAP_ID_LTR),
     sriov: ext(R.PCI_EXT_CAP_ID_SRIOV),
+    rebar: rebarOf(R.PCI_EXT_CAP_ID_REBAR),
+    vfRebar: rebarOf(R.PCI_EXT_CAP_ID_VF_REBAR),
+    ats: ext(R.PCI_EXT_CAP_ID_ATS),
+    pasid: ext(R.PCI_EXT_CAP_ID_PASID),
+    pri: ext(R.PCI_EXT_CAP_ID_PRI),
+    dpc: ext(R.PCI_EXT_CAP_ID_DPC),
+    l1ss: ext(R.PCI_EXT_CAP_ID_L1SS),
+    ptm: ext(R.PCI_EXT_CAP_ID_PTM),
+    tph: ext(R.PCI_EXT_CAP_ID_TPH),
+    vc: vcOff === null ? null : { offset: vcOff, count: 1 + (u32(vcOff + R.PCI_VC_PORT_CAP1) & R.PCI_VC_CAP1_EVCC) },
+    pcix: findCapability(d.capabilities, R.PCI_CAP_ID_PCIX),
   };
 }
 

@@ -1,6 +1,6 @@
 import { AccessError } from '../access/access-error.js';
 import type { ConfigWidth, PciAccess, PciFunctionEntry } from '../access/access.js';
-import { pcieHasLink } from '../config/register-layout.js';
+import { pcieHasLink, pcieRegisterImplemented } from '../config/register-layout.js';
 import { atMost5GT } from '../config/pcie.js';
 import * as R from '../config/registers.js';
 import { VirtualClock, type Clock } from '../time/clock.js';
@@ -411,6 +411,12 @@ export class PciSimulator implements PciAccess {
       this.resetLog.push({ t: now, bdf: bridge.bdf, kind: 'ignored:bus' });
       bridge.linkUpAt = now;
       return;
+    }
+    // PCIe r5.0 7.5.3.16: a downstream port clears LTR Mechanism Enable when its link goes down (what
+    // pci_bridge_reconfigure_ltr(), drivers/pci/pcie/aspm.c:1180, puts back).
+    if (pcie && pcieRegisterImplemented(pcie, R.PCI_EXP_DEVCTL2) && (pcie.type === 'root_port' || pcie.type === 'downstream_port')) {
+      const o = pcie.offset + R.PCI_EXP_DEVCTL2;
+      bridge.set(o, 2, bridge.u16(o) & ~R.PCI_EXP_DEVCTL2_LTR_EN);
     }
     const linkUp = this.nestedLinkUp(bridge, bridge.linkUpAt);
     for (const d of this.below(bridge.bdf)) {

@@ -1,4 +1,6 @@
 import { decodeConfig } from '../../config/decode.js';
+import { pcieRegisterImplemented } from '../../config/register-layout.js';
+import { MethodError } from '../method-error.js';
 import * as R from '../../config/registers.js';
 import type { StepContext } from '../step-context.js';
 import { linkGoneCheck, waitSecondaryBus } from '../wait-secondary-bus.js';
@@ -122,6 +124,7 @@ export const bus: ResetMethod = {
         ctx.note(`could not clear Command on ${b} before the bus reset: ${(err as Error).message}`);
       }
     }
+    const ltr = bridgeLtrEnabled(ctx, bridge);
     const ctl = ctx.read(bridge, R.PCI_BRIDGE_CONTROL, 2, 'Bridge Control');
     if (ctl & R.PCI_BRIDGE_CTL_BUS_RESET) ctx.note(`Secondary Bus Reset was already set on ${bridge} before we started`);
     ctx.beginReset('the secondary bus reset');
@@ -150,10 +153,39 @@ export const bus: ResetMethod = {
     ctx.phase = 'wait';
     const delayMs = busDelayMs(ctx.step, ctx.layout(bridge));
     await waitSecondaryBus(ctx, bridge, delayMs);
+    if (ltr !== null) reenableLtr(ctx, bridge, ltr);
     await quirkDelay(ctx);
     return { roots: ctx.env.topo.dependents(bridge), reason: 'bus reset', giveUp: linkGoneCheck(ctx, bridge), resetAt, delayMs };
   },
 };
+
+/** The bridge's DevCtl2 offset when LTR Mechanism Enable is set on it now, else null. */
+function bridgeLtrEnabled(ctx: StepContext, bridge: string): number | null {
+  const p = ctx.layout(bridge).pcie;
+  if (!p || !pcieRegisterImplemented(p, R.PCI_EXP_DEVCTL2)) return null;
+  try {
+    const v = ctx.access.readConfigAt(bridge, p.offset + R.PCI_EXP_DEVCTL2, 2);
+    return v !== 0xffff && v & R.PCI_EXP_DEVCTL2_LTR_EN ? p.offset + R.PCI_EXP_DEVCTL2 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * pci_bridge_reconfigure_ltr() (drivers/pci/pcie/aspm.c:1180), which pci_restore_pcie_state() runs
+ * before restoring each function below: "Downstream ports reset the LTR enable bit when link goes down"
+ * (PCIe r5.0 7.5.3.16). Set it again on the bridge, before any function below gets its LTR enable back.
+ */
+function reenableLtr(ctx: StepContext, bridge: string, devctl2: number): void {
+  try {
+    const v = ctx.access.readConfigAt(bridge, devctl2, 2);
+    if (v === 0xffff || v & R.PCI_EXP_DEVCTL2_LTR_EN) return;
+    ctx.write(bridge, devctl2, 2, v | R.PCI_EXP_DEVCTL2_LTR_EN, 'DevCtl2 (LTR Mechanism Enable)');
+    if (!(ctx.access.readConfigAt(bridge, devctl2, 2) & R.PCI_EXP_DEVCTL2_LTR_EN)) ctx.fail('EIO', bridge, 'DevCtl2 LTR Mechanism Enable does not read back set after the bus reset');
+  } catch (err) {
+    throw err instanceof MethodError ? err : ctx.error('EIO', bridge, `could not re-enable LTR after the bus reset: ${(err as Error).message}`);
+  }
+}
 
 /** Block the thread for `ms` (Atomics.wait: a sleep that yields nothing to the event loop), recorded as a wait. */
 function holdSync(ctx: StepContext, what: string, ms: number): void {
