@@ -251,7 +251,12 @@ function busDraft(ctx: PlanContext, bridge: string, requesters: string[], evalua
   for (const f of requesters) {
     const ev = evaluations.get(f)!;
     reasons.push(...rejected(ev, ev.chosen!));
-    if (ctx.byBdf.get(f)!.staleResetMethods.includes('bus')) reasons.push(`${f}: the kernel lists bus but would refuse it at reset time (other functions on its bus): done on the bridge instead`);
+    const fd = ctx.byBdf.get(f)!;
+    if (fd.staleResetMethods.includes('bus')) {
+      // Stale because of siblings, or because its config cannot be read at all (issue 12 item 7).
+      const why = fd.sameBus.length > 0 ? 'the kernel lists bus but would refuse it at reset time (other functions on its bus)' : fd.headerType === null ? `${f} does not answer config reads (all 0xFF): the kernel's bus through its reset file could not be judged` : 'the kernel lists bus but it would fail';
+      reasons.push(`${f}: ${why}: done on the bridge instead`);
+    }
   }
   for (const f of functions) {
     const ev = evaluations.get(f);
