@@ -68,13 +68,17 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook="copy-in $(dirname "$0")/guest/. /" \
     --customize-hook='chroot "$1" systemctl enable pra-e2e.service' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); rm -f "$1/var/lib/kdump/initrd.img-$KVER"; chroot "$1" /etc/kernel/postinst.d/kdump-tools "$KVER" > "$1/root/kdump-initrd.log" 2>&1' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" lsinitramfs -l "/var/lib/kdump/initrd.img-$KVER" > "$1/root/kdump-initrd.list"; chroot "$1" lsinitramfs -l "/boot/initrd.img-$KVER" > "$1/root/initrd.list"' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" --json > "$1/root/footprint.json" 2> "$1/root/footprint.err"; chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" > "$1/root/footprint.txt" 2>&1 || :' \
     bookworm "$ROOTFS" "$MIRROR" > "$OUT/mmdebstrap.log" 2>&1 || { tail -n 30 "$OUT/mmdebstrap.log"; exit 1; }
 KVER=$(ls "$ROOTFS/lib/modules")
 log "kernel $KVER; kdump initrd: $(stat -c %s "$ROOTFS/var/lib/kdump/initrd.img-$KVER") bytes"
 cp "$ROOTFS/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
 cp "$ROOTFS/boot/initrd.img-$KVER" "$OUT/initrd.img"
 cp "$ROOTFS/var/lib/kdump/initrd.img-$KVER" "$OUT/kdump-initrd.img"
-cp "$ROOTFS/root/kdump-initrd.log" "$ROOTFS/root/dpkg-i.log" "$OUT/"
+for f in kdump-initrd.log dpkg-i.log kdump-initrd.list initrd.list footprint.json footprint.err footprint.txt; do
+    cp "$ROOTFS/root/$f" "$OUT/" 2> /dev/null || :
+done
 log "disk image"
 mke2fs -q -t ext4 -L root -d "$ROOTFS" "$OUT/disk.img" 3G
 rm -rf "$ROOTFS" "$OUT/in"
