@@ -59,6 +59,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
     --setup-hook="sync-in $CACHE /var/cache/apt/archives" \
     --essential-hook="sync-out /var/cache/apt/archives $CACHE" \
+    --essential-hook="copy-in $(dirname "$0")/guest-early/etc/initramfs-tools /etc" \
     --customize-hook="sync-out /var/cache/apt/archives $CACHE" \
     --customize-hook='echo pra-guest > "$1/etc/hostname"; echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" > "$1/etc/fstab"' \
     --customize-hook='chroot "$1" passwd -d root' \
@@ -67,6 +68,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook='chroot "$1" sh -c "dpkg -i /tmp/nodejs_*.deb && dpkg -i /tmp/pci-reset-agent_*.deb" > "$1/root/dpkg-i.log" 2>&1' \
     --customize-hook="copy-in $(dirname "$0")/guest/. /" \
     --customize-hook='chroot "$1" systemctl enable pra-e2e.service' \
+    --customize-hook='chroot "$1" update-initramfs -u -k all > "$1/root/update-initramfs.log" 2>&1' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); rm -f "$1/var/lib/kdump/initrd.img-$KVER"; chroot "$1" /etc/kernel/postinst.d/kdump-tools "$KVER" > "$1/root/kdump-initrd.log" 2>&1' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" lsinitramfs -l "/var/lib/kdump/initrd.img-$KVER" > "$1/root/kdump-initrd.list"; chroot "$1" lsinitramfs -l "/boot/initrd.img-$KVER" > "$1/root/initrd.list"' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" --json > "$1/root/footprint.json" 2> "$1/root/footprint.err"; chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" > "$1/root/footprint.txt" 2>&1 || :' \
