@@ -88,7 +88,7 @@ timeout 900 node e2e/driver.mjs --kernel "$KDIR/boot/vmlinuz-$KVER" --images "$E
 
 # --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
 #        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
-if [[ ${PRA_E2E_DEBIAN:-yes} != no ]]; then
+if [[ ${PRA_E2E_DEBIAN:-no} != no ]]; then
     log "Debian kdump-tools scenario (e2e/debian/run.sh)"
     drc=0
     PRA_E2E_DIR=$E2E timeout 2400 bash e2e/debian/run.sh || drc=$?

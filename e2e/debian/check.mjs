@@ -116,10 +116,22 @@ check('kdump-tools saved the dump with makedumpfile in /var/crash/<stamp>/ (read
   // makedumpfile's kdump-compressed format (makedumpfile diskdump_mod.h, struct disk_dump_header):
   // signature "KDUMP   ", header_version, new_utsname (6 x 65 bytes), timeval, status, block_size,
   // sub_hdr_size, bitmap_blocks, max_mapnr (offset 440 on x86_64).
+  // kdump-tools runs makedumpfile with -F (flattened, for a pipe): a 4096-byte "makedumpfile" header, then
+  // blocks of {offset, size} (big-endian 64-bit) + data; the first block is the disk_dump_header at offset 0
+  // (makedumpfile.h, struct makedumpfile_header / makedumpfile_data_header).
   const fd = fs.openSync(path.join(dir, dump), 'r');
-  const h = Buffer.alloc(4096);
-  fs.readSync(fd, h, 0, 4096, 0);
+  const head = Buffer.alloc(8192);
+  fs.readSync(fd, head, 0, 8192, 0);
   fs.closeSync(fd);
+  let h = head;
+  let format = 'kdump-compressed';
+  if (head.toString('latin1', 0, 12) === 'makedumpfile') {
+    const off = head.readBigInt64BE(4096);
+    const size = head.readBigInt64BE(4104);
+    if (off !== 0n || size < 448n) fail(`flattened dump: first block at ${off}, ${size} bytes`);
+    h = head.subarray(4112);
+    format = 'flattened kdump-compressed';
+  }
   const sig = h.toString('latin1', 0, 8);
   if (sig !== 'KDUMP   ') fail(`signature ${JSON.stringify(sig)}`);
   const field = (off) => h.toString('latin1', off, off + 65).replace(/\0.*$/s, '');
@@ -131,11 +143,11 @@ check('kdump-tools saved the dump with makedumpfile in /var/crash/<stamp>/ (read
   // The first kernel had 1 GiB: max_mapnr spans all of its RAM (q35 puts part of it above 4 GiB).
   if (coversMiB < 1000) fail(`max_mapnr ${maxMapnr} x ${blockSize} covers ${coversMiB.toFixed(0)} MiB`);
   const size = fs.statSync(path.join(dir, dump)).size;
-  metrics.dump = { file: `/var/crash/${stampDir}/${dump}`, bytes: size, release, maxMapnr, blockSize };
+  metrics.dump = { file: `/var/crash/${stampDir}/${dump}`, format, bytes: size, release, maxMapnr, blockSize };
   const dmesgFile = fs.readdirSync(dir).find((f) => /^dmesg\.\d{12}$/.test(f));
   const crashed = dmesgFile ? read(path.join(dir, dmesgFile)) : '';
   if (!/sysrq: Trigger a crash/.test(crashed)) fail(`the saved dmesg does not show the sysrq crash (${dmesgFile ?? 'none'})`);
-  return `${dump}: ${(size / 1048576).toFixed(1)} MB, kernel ${release}, pages to ${coversMiB.toFixed(0)} MiB; dmesg.<stamp> shows the crash`;
+  return `${dump} (${format}): ${(size / 1048576).toFixed(1)} MB, kernel ${release}, pages to ${coversMiB.toFixed(0)} MiB; dmesg.<stamp> shows the crash`;
 });
 
 const passed = results.filter((r) => r.ok).length;
