@@ -11,6 +11,7 @@ import { ConfigBytes } from './config-bytes.js';
 import { decodeHeader, type Header } from './header.js';
 import { decodePcie, type PcieCap } from './pcie.js';
 import { decodePm, type PmCap } from './pm.js';
+import { decodeReadinessTimes, PCI_EXT_CAP_ID_RTR, type ReadinessTimes } from './readiness.js';
 import * as R from './registers.js';
 
 /** Everything the agent needs from one function's config space. Pure: bytes in, facts and problems out. */
@@ -26,12 +27,14 @@ export interface DecodedConfig {
   bridge: BridgeRegs | null;
   /** Offset of a CXL Port DVSEC (vendor 0x1E98, ID 3): its "Unmask SBR" bit decides whether Bridge Control's reset does anything. */
   cxlPortDvsec: number | null;
+  /** Readiness Time Reporting (extended capability 0x22), decoded; null when absent. */
+  readiness: ReadinessTimes | null;
   problems: string[];
 }
 
 /** The decoded form of a function with no config file at all. */
 export function noConfig(): DecodedConfig {
-  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, cxlPortDvsec: null, problems: [] };
+  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, cxlPortDvsec: null, readiness: null, problems: [] };
 }
 
 export function decodeConfig(bytes: Uint8Array): DecodedConfig {
@@ -64,8 +67,17 @@ export function decodeConfig(bytes: Uint8Array): DecodedConfig {
     af: afOff === null ? null : decodeAf(cfg, afOff, problems),
     bridge: decodeBridge(cfg, header.headerType),
     cxlPortDvsec: findCxlPortDvsec(cfg, extendedCapabilities),
+    readiness: readinessOf(cfg, extendedCapabilities),
     problems,
   };
+}
+
+function readinessOf(cfg: ConfigBytes, ext: ExtendedCapability[]): ReadinessTimes | null {
+  const c = ext.find((x) => x.id === PCI_EXT_CAP_ID_RTR);
+  if (!c) return null;
+  const r1 = cfg.u32(c.offset + 4);
+  const r2 = cfg.u32(c.offset + 8);
+  return r1 === null || r2 === null ? null : decodeReadinessTimes(r1, r2);
 }
 
 function findCxlPortDvsec(cfg: ConfigBytes, ext: ExtendedCapability[]): number | null {

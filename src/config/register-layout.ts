@@ -1,6 +1,7 @@
 import { decodeConfig } from './decode.js';
 import { findCapability } from './capabilities.js';
 import type { PcieType } from './pcie.js';
+import { decodeReadinessTimes, PCI_EXT_CAP_ID_RTR, type ReadinessTimes } from './readiness.js';
 import * as R from './registers.js';
 
 /**
@@ -34,6 +35,8 @@ export interface RegisterLayout {
   vc: { offset: number; count: number } | null;
   /** PCI-X capability (its Command register at +2). */
   pcix: number | null;
+  /** Readiness Time Reporting, when the capability is there and says its times are valid. */
+  readiness: ReadinessTimes | null;
 }
 
 export interface PcieLayout {
@@ -100,7 +103,14 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
     tph: ext(R.PCI_EXT_CAP_ID_TPH),
     vc: vcOff === null ? null : { offset: vcOff, count: 1 + (u32(vcOff + R.PCI_VC_PORT_CAP1) & R.PCI_VC_CAP1_EVCC) },
     pcix: findCapability(d.capabilities, R.PCI_CAP_ID_PCIX),
+    readiness: readinessOf(ext(PCI_EXT_CAP_ID_RTR), u32),
   };
+}
+
+function readinessOf(o: number | null, u32: (o: number) => number): ReadinessTimes | null {
+  if (o === null) return null;
+  const t = decodeReadinessTimes(u32(o + 4), u32(o + 8));
+  return t.valid ? t : null;
 }
 
 /** The kernel's pcie_cap_has_lnkctl(): every type with a link of its own (not RC-integrated ones). */

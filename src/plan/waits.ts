@@ -1,6 +1,7 @@
 import type { ScanDevice } from '../scan/scan-result.js';
 import { quirkNote, type PlanContext } from './context.js';
 import type { PlanMethod, PlanWait } from './plan.js';
+import { waitMs } from '../config/readiness.js';
 
 /** PCI_PM_D3HOT_WAIT: the kernel's default D3hot delay (drivers/pci/pci.h). */
 export const D3HOT_DEFAULT_MS = 10;
@@ -53,7 +54,9 @@ export function stepTiming(ctx: PlanContext, method: PlanMethod, target: ScanDev
       waits.push({ what: 'pending-transactions', ms: 700 });
       notes.push('DevSta Transactions Pending is set now: up to 700 ms of polling before the FLR (pci_wait_for_pending)');
     }
-    waits.push({ what: m, ms: fn?.immediateReadiness ? 0 : 100 });
+    const w = fn ? flrReadiness(fn) : { ms: 100, note: null };
+    waits.push({ what: m, ms: w.ms });
+    if (w.note) notes.push(w.note);
   } else if (m === 'pm') {
     waits.push({ what: 'd3hot', ms: d3.ms }, { what: 'd3hot->d0', ms: d3.ms });
     notes.push(...d3.notes);
@@ -82,6 +85,44 @@ export function stepTiming(ctx: PlanContext, method: PlanMethod, target: ScanDev
   }
   if (delayAfterMs > 0) waits.push({ what: 'quirk-delay', ms: delayAfterMs });
   return { waits, delayAfterMs, d3hotDelayMs: d3.ms, notes };
+}
+
+/**
+ * The wait after an FLR before the first config access. pcie_flr() (drivers/pci/pci.c:4477) sleeps 100 ms
+ * unless dev->imm_ready (Status bit 0, latched by pci_imm_ready_init(), drivers/pci/probe.c:2630). The
+ * 6.18 kernel does not read the Readiness Time Reporting capability; where it is present and valid its
+ * FLR Time is used instead, shorter or longer, and the plan says which.
+ */
+export function flrReadiness(fn: ScanDevice): { ms: number; note: string | null } {
+  if (fn.immediateReadiness) return { ms: 0, note: `${fn.bdf} has Immediate Readiness (Status bit 0): no 100 ms wait after the FLR, as pcie_flr() skips it` };
+  const t = fn.readiness;
+  if (t?.valid && t.flrMs !== null) {
+    const ms = waitMs(t.flrMs);
+    const how = ms < 100 ? 'shorter than' : ms > 100 ? 'longer than' : 'the same as';
+    return { ms, note: `${fn.bdf} reports its FLR Time in Readiness Time Reporting: ${ms} ms after the FLR, ${how} the spec's 100 ms (the 6.18 kernel ignores the capability and waits 100)` };
+  }
+  return { ms: 100, note: null };
+}
+
+/**
+ * A longer readiness delay below a bridge that every device on its secondary bus reports (Readiness Time
+ * Reporting: the larger of Reset Time and DL_Up Time), or null. Never shorter than the d3cold delay: the
+ * executor floors a bus wait at 100 ms.
+ */
+function busReadiness(ctx: PlanContext, bridge: ScanDevice, delay: number): { delay: number; note: string } | null {
+  let max = 0;
+  let count = 0;
+  for (const c of bridge.below) {
+    const cd = ctx.byBdf.get(c);
+    if (!cd || cd.parent !== bridge.bdf || cd.physfn !== null) continue;
+    count++;
+    const t = cd.readiness;
+    if (!t?.valid) return null;
+    const ms = Math.max(t.resetMs ?? 0, t.dlUpMs ?? 0);
+    max = Math.max(max, waitMs(ms));
+  }
+  if (count === 0 || max <= delay) return null;
+  return { delay: max, note: ` (Readiness Time Reporting below ${bridge.bdf}: its devices need up to ${max} ms after reset or link-up, longer than ${delay} ms)` };
 }
 
 /** The largest d3cold delay on a bridge's secondary bus (pci_bus_max_d3cold_delay(), drivers/pci/pci.c:4773), and the quirk behind it. */
@@ -124,7 +165,10 @@ export function conventionalBelow(d: ScanDevice): boolean {
  * window, issue 12 item 1), and below a switch upstream port it waits delay before polling.
  */
 export function secondaryBusWait(ctx: PlanContext, bridge: ScanDevice, raw: boolean): { ms: number; note: string } {
-  const { delay, from } = busD3cold(ctx, bridge);
+  const d3 = busD3cold(ctx, bridge);
+  const rtr = busReadiness(ctx, bridge, d3.delay);
+  const delay = rtr ? rtr.delay : d3.delay;
+  const from = rtr ? `${d3.from}${rtr.note}` : d3.from;
   const pcie = bridge.pcie;
   if (pcie === null) return { ms: CONVENTIONAL_RESET_MS + delay, note: `conventional PCI bridge ${bridge.bdf}: ${CONVENTIONAL_RESET_MS} + ${delay} ms before config access${from}` };
   if (bridge.pcieType === 'pcie_to_pci_bridge') {

@@ -1,4 +1,5 @@
 import type { PcieType } from '../config/pcie.js';
+import type { ReadinessTimes } from '../config/readiness.js';
 
 /**
  * One function in `scan --json`. The first block of fields is a contract other tools read (issue #2);
@@ -66,6 +67,8 @@ export interface ScanDevice {
   /** Config offset of a CXL Port DVSEC, whose "Unmask SBR" bit gates a secondary bus reset; null when none. */
   cxlPortDvsec: number | null;
   bridgeControl: number | null;
+  /** Readiness Time Reporting capability (0x22) when present: its times in ms, `valid` as reported. */
+  readiness: ReadinessTimes | null;
 }
 
 export interface ScanResult {

@@ -100,5 +100,6 @@ function toDevice(rec: FunctionRecord, topo: Topology, options: ScanOptions): Sc
       : null,
     cxlPortDvsec: c.cxlPortDvsec,
     bridgeControl: c.bridge ? c.bridge.bridgeControl : null,
+    readiness: c.readiness,
   };
 }

@@ -386,7 +386,11 @@ export class PciSimulator implements PciAccess {
     const now = this.clock.now();
     this.resetToPowerOn(f, kind, true);
     f.readyAt = f.behaviour.neverReady ? Infinity : now + f.behaviour.readyDelayMs;
-    if (kind !== 'kernel') this.quiet(f, f.model.layout?.immediateReadiness ? now : now + 100, kind.toUpperCase());
+    const rtr = f.model.layout?.readiness?.flrMs;
+    const wait = f.model.layout?.immediateReadiness ? 0 : rtr !== null && rtr !== undefined ? Math.ceil(rtr) : 100;
+    if (kind !== 'kernel') this.quiet(f, now + wait, kind.toUpperCase());
+    // A function reporting its FLR Time answers by then (its readyDelayMs counts from there).
+    if (rtr !== null && rtr !== undefined && !f.behaviour.neverReady) f.readyAt = Math.max(f.readyAt, now + Math.ceil(rtr));
   }
 
   assertSecondaryReset(bridge: SimFunction): void {
@@ -428,6 +432,13 @@ export class PciSimulator implements PciAccess {
       // 100 ms after that link is up before its devices are touched (what pci_bus_restore_locked() waits
       // for with pci_bridge_wait_for_secondary_bus() on the nested port).
       if (up > bridge.linkUpAt) quiet = Math.max(quiet, up + 100);
+      // A device that reports longer Readiness Times (Reset Time, DL_Up Time) needs them.
+      const rtr = d.model.layout?.readiness;
+      if (rtr) {
+        const need = Math.ceil(Math.max(rtr.resetMs ?? 0, rtr.dlUpMs ?? 0));
+        quiet = Math.max(quiet, Math.max(now, up) + need);
+        if (!d.behaviour.neverReady) d.readyAt = Math.max(d.readyAt, Math.max(now, up) + need);
+      }
       if (this.onConventionalBus(d)) {
         // Trhfa: the function ignores config cycles (reads all-ones, writes dropped) for about 1 s.
         d.readyAt = Math.max(d.readyAt, now + d.behaviour.trhfaMs);

@@ -1,4 +1,5 @@
 import * as R from '../../config/registers.js';
+import { flrWaitMs } from './step-delays.js';
 import { waitPending } from '../wait-pending.js';
 import { waitReady } from '../wait-ready.js';
 import type { ResetMethod } from './method.js';
@@ -51,7 +52,8 @@ export const flr: ResetMethod = {
     ctx.write(bdf, cap + R.PCI_EXP_DEVCTL, 2, ctl | R.PCI_EXP_DEVCTL_BCR_FLR, 'DevCtl');
     ctx.phase = 'wait';
     // PCIe r4.0 6.6.2: a function must complete FLR within 100 ms and may drop requests until then.
-    if (!layout.immediateReadiness) await ctx.wait('flr', 100);
+    // pcie_flr()/pci_af_flr(): 100 ms unless Immediate Readiness; a valid Readiness Time Reporting FLR Time instead (plan/waits.ts flrReadiness()).
+    await ctx.wait('flr', flrWaitMs(layout));
     await quirkDelay(ctx);
     await waitReady(ctx, bdf, 'FLR');
     const after = ctx.read(bdf, cap + R.PCI_EXP_DEVCTL, 2, 'DevCtl');
