@@ -67,6 +67,8 @@ export interface ScanDevice {
   /** Config offset of a CXL Port DVSEC, whose "Unmask SBR" bit gates a secondary bus reset; null when none. */
   cxlPortDvsec: number | null;
   bridgeControl: number | null;
+  /** CXL Device DVSEC Mem_Enable (the device decodes host memory); null when it is not a CXL device. */
+  cxlMemEnabled: boolean | null;
   /** Readiness Time Reporting capability (0x22) when present: its times in ms, `valid` as reported. */
   readiness: ReadinessTimes | null;
 }

@@ -100,6 +100,7 @@ function toDevice(rec: FunctionRecord, topo: Topology, options: ScanOptions): Sc
       : null,
     cxlPortDvsec: c.cxlPortDvsec,
     bridgeControl: c.bridge ? c.bridge.bridgeControl : null,
+    cxlMemEnabled: c.cxlMemEnabled,
     readiness: c.readiness,
   };
 }

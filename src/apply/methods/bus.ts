@@ -62,6 +62,21 @@ function hotPlugPort(ctx: StepContext, bridge: string): string | null {
   return null;
 }
 
+/** The first function below whose CXL Device DVSEC shows Mem_Enable now; only those the scan saw a DVSEC on are read. */
+function cxlMemoryBelow(ctx: StepContext, below: string[]): string | null {
+  for (const b of below) {
+    if (!ctx.env.topo.device(b)?.extendedCapabilities.some((c) => c.id === R.PCI_EXT_CAP_ID_DVSEC)) continue;
+    try {
+      const bytes = ctx.access.readConfig(b);
+      if (bytes !== null && decodeConfig(bytes).cxlMemEnabled === true) return b;
+    } catch {
+      // Unreadable now: the scan's word.
+      if (ctx.env.topo.device(b)?.cxlMemEnabled === true) return b;
+    }
+  }
+  return null;
+}
+
 function useResetSubordinate(ctx: StepContext, bridge: string): boolean {
   if (ctx.env.preferResetSubordinate === false) return false;
   if (kernelBusTooSoon(ctx, bridge) !== null) return false;
@@ -88,6 +103,8 @@ export const bus: ResetMethod = {
     if (below.length === 0) return `nothing below ${bridge}`;
     const outside = below.filter((b) => !ctx.step.functions.includes(b));
     if (outside.length) return `a bus reset of ${bridge} would also reset ${outside.join(', ')}, which this step does not cover`;
+    const mem = cxlMemoryBelow(ctx, below);
+    if (mem !== null) return `refused: ${mem} below ${bridge} is a CXL memory device with Mem_Enable set in its CXL DVSEC (read now): its HDM decoders may be committed and its memory in use`;
     const hp = hotPlugPort(ctx, bridge);
     if (hp !== null) {
       return `refused: ${hp} is a hot-plug port (SltCap Hot-Plug Capable): a raw secondary bus reset${hp === bridge ? ' of it' : ` of ${bridge} reaches it`}, and pciehp would take the link going down for a surprise removal (only pciehp_reset_slot(), reached by the kernel's bus method of a lone function, masks those events)`;
