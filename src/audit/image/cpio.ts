@@ -194,6 +194,8 @@ export class CpioReader {
       if (!/^[0-9a-fA-F]{8}$/.test(s)) throw this.error(at, `header field ${i} is not 8 hex digits: "${s.replace(/[^\x20-\x7e]/g, '.')}"`);
       return parseInt(s, 16);
     };
+    // Every field is checked, not only those used: a damaged header means a damaged image.
+    for (let i = 0; i < 13; i++) field(i);
     const mode = field(1);
     const size = field(6);
     const nameSize = field(11);
