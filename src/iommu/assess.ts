@@ -5,6 +5,7 @@ import { detectCaptureKernel } from './capture-kernel.js';
 import { parseIommuOptions, type IommuOptions } from './cmdline.js';
 import { parseDmar } from './acpi/dmar.js';
 import { parseIvrs } from './acpi/ivrs.js';
+import { parseIort } from './acpi/iort.js';
 import { readSysfsUnits } from './sysfs-units.js';
 import { readKmsg } from './kmsg/read-kmsg.js';
 import { toLogLines } from './kmsg/log-lines.js';
@@ -19,6 +20,8 @@ import { describeError } from './describe-error.js';
 import { describeDmar, describeIvrs, summariseDmar, summariseIvrs } from './acpi/summary.js';
 import { countFaults } from './faults.js';
 import { toReportUnit } from './report-unit.js';
+import { passthroughFinding, type PassthroughFinding } from './passthrough.js';
+import type { IommuUnit } from './iommu-report.js';
 
 export interface AssessOptions {
   /** Read this file as the running kernel's log instead of ROOT/dev/kmsg. */
@@ -52,6 +55,7 @@ export function emptyIommuReport(): IommuReport {
   return {
     captureKernel: false,
     case: 'unknown',
+    passthrough: { now: null, before: null, basis: [] },
     evidence: [],
     units: [],
     missing: [],
@@ -91,11 +95,18 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
   const tablesPresent = safeExists(root, TABLES, problems);
   const dmar = readTable(root, 'DMAR', problems, blockers, parseDmar);
   const ivrs = readTable(root, 'IVRS', problems, blockers, parseIvrs);
-  const otherTables = ['IORT', 'VIOT'].filter((t) => safeExists(root, `${TABLES}/${t}`, problems));
+  const iort = readTable(root, 'IORT', problems, blockers, parseIort);
+  const otherTables = ['VIOT'].filter((t) => safeExists(root, `${TABLES}/${t}`, problems));
   if (dmar) describeDmar(dmar, evidence);
   if (ivrs) describeIvrs(ivrs, evidence);
+  if (iort) {
+    evidence.push({ source: 'acpi:IORT', fact: `${iort.smmus.length} SMMU node(s)${iort.smmus.length ? ` (${iort.smmus.map((m) => `SMMUv${m.version} at ${m.base}`).join(', ')})` : ''}, ${iort.rootComplexes.length} root complex(es), ${iort.itsGroups} ITS group(s), ${iort.rmrs.length} RMR node(s)` });
+    if (iort.smmus.length === 0) evidence.push({ source: 'acpi:IORT', fact: 'no SMMU node: the root complexes\' requester IDs go to the ITS only (MSIs), DMA is not translated' });
+    if (iort.damaged) blockers.push('acpi:IORT is damaged (see problems): the SMMU list may be incomplete');
+    if (iort.smmus.length > 0) blockers.push('acpi:IORT: an SMMU described by IORT is not judged by this agent');
+  }
   for (const t of otherTables) {
-    evidence.push({ source: `acpi:${t}`, fact: `present: an IOMMU this agent does not judge (${t === 'IORT' ? 'ARM SMMU' : 'virtio-iommu'})` });
+    evidence.push({ source: `acpi:${t}`, fact: 'present: an IOMMU this agent does not judge (virtio-iommu)' });
     blockers.push(`acpi:${t}: an IOMMU described by ${t} is not judged by this agent`);
   }
 
@@ -165,6 +176,7 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
       faultsNow: faults.perUnitNow,
       faultsBefore: faults.perUnitBefore,
       graphicsOnly,
+      cmdlineNow: capture.cmdline,
     });
     return { faults, gathered };
   };
@@ -214,10 +226,11 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
   }
 
   evidence.push(...gathered.evidence);
+  blockers.push(...gathered.blockers);
 
   if (dmar?.damaged) blockers.push('acpi:DMAR is damaged (see problems): the unit list may be incomplete');
   if (ivrs?.damaged) blockers.push('acpi:IVRS is damaged (see problems): the unit list may be incomplete');
-  const noIommu = tablesPresent && !dmar && !ivrs && otherTables.length === 0 && sysfs.units.length === 0 && !blockers.some((b) => b.includes('unreadable'));
+  const noIommu = tablesPresent && !dmar && !ivrs && (!iort || iort.smmus.length === 0) && otherTables.length === 0 && sysfs.units.length === 0 && !blockers.some((b) => b.includes('unreadable'));
   if (noIommu) evidence.push({ source: 'acpi', fact: 'no DMAR, IVRS, IORT or VIOT table and no unit in /sys/class/iommu: this machine has no IOMMU' });
   else if (!tablesPresent && units.length === 0) problems.push(`${TABLES}: absent; whether the machine has an IOMMU is not established`);
 
@@ -232,10 +245,23 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
   for (const c of gathered.claims) evidence.push({ source: c.source, fact: `${c.unit} ${c.field}=${c.value} (${c.strength}): ${c.fact}` });
   lap('verdict');
 
-  const reportUnits = units.map((u) => toReportUnit(u, verdict.units.find((v) => v.name === u.name)!, registers.find((r) => r.unit === u.name)));
+  const passthrough = passthroughFinding({ optionsNow, optionsBefore, kmsg, oldLog, groupTypes: sysfs.groupTypes });
+  for (const b of passthrough.basis) evidence.push({ source: 'passthrough', fact: b });
+  const reportUnits = units.map((u) =>
+    toReportUnit(u, verdict.units.find((v) => v.name === u.name)!, registers.find((r) => r.unit === u.name), {
+      notes: gathered.notes.get(u.name) ?? [],
+      oldTables: gathered.oldTables.get(u.name) ?? null,
+      snp: gathered.snp.get(u.name) ?? null,
+    }),
+  );
   const devices: IommuDevice[] = scan.devices.map((d) => {
     const unit = unitOf.get(d.bdf) ?? null;
     const v = unit ? verdict.units.find((x) => x.name === unit) : undefined;
+    const ru = unit ? reportUnits.find((x) => x.name === unit) : undefined;
+    // "Failed to copy context table for bus N": this function's context entry was not copied.
+    const bus = parseInt(d.bdf.slice(5, 7), 16);
+    const ctxLost = unit !== null && (kmsg?.intel.contextCopyFailed.get(unit) ?? []).includes(bus);
+    const devicePt = devicePassthrough(d.iommuGroup, sysfs.groupTypes, passthrough, ru);
     const fNow = faults.perDevice.get(d.bdf)?.now ?? 0;
     const fBefore = faults.perDevice.get(d.bdf)?.before ?? 0;
     let deviceCase: IommuCase = v ? v.case : 'unknown';
@@ -246,18 +272,20 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
       bdf: d.bdf,
       unit,
       faults: fNow + fBefore,
-      tablesCopied: v ? v.copied.value : null,
+      tablesCopied: ctxLost ? false : v ? v.copied.value : null,
       faultsNow: fNow,
       faultsBefore: fBefore,
       irqFaults: faults.perDevice.get(d.bdf)?.irq ?? 0,
       case: deviceCase,
       iommuGroup: d.iommuGroup,
+      passthrough: devicePt,
     };
   });
 
   return {
     captureKernel: capture.captureKernel,
     case: verdict.case,
+    passthrough,
     evidence,
     units: reportUnits,
     missing: verdict.missing,
@@ -275,6 +303,21 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
     acpi: { dmar: dmar ? summariseDmar(dmar) : null, ivrs: ivrs ? summariseIvrs(ivrs) : null },
     timingsMs: { ...timings, total: Math.round((performance.now() - t0) * 10) / 10 },
   };
+}
+
+/**
+ * Whether this function's DMA reaches memory untranslated through an identity mapping: its group's
+ * domain is identity now, or this kernel defaults to passthrough and runs its unit, or the crashed kernel
+ * ran passthrough and its tables are still in use (copied, reused, or a unit this kernel ignores).
+ */
+function devicePassthrough(group: number | null, groupTypes: Map<number, string>, pt: PassthroughFinding, unit: IommuUnit | undefined): boolean | null {
+  if (group !== null && groupTypes.has(group)) {
+    if (groupTypes.get(group) === 'identity') return true;
+  } else if (pt.now === true && unit?.managedNow === true) return true;
+  if (pt.before === true && unit && unit.translationEnabledBefore === true && (unit.case === '3a' || unit.oldTables === 'copied' || unit.oldTables === 'reused')) return true;
+  if (group !== null && groupTypes.has(group)) return pt.before === true && unit?.translationEnabledBefore !== false ? null : false;
+  if (pt.now === false && (pt.before === false || unit?.translationEnabledBefore === false)) return false;
+  return unit ? null : false;
 }
 
 function readTable<T extends { problems: string[] }>(

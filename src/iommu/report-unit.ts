@@ -6,7 +6,12 @@ import { VTD } from './registers.js';
 import { hexAddress } from './acpi/bytes.js';
 
 /** A unit as the report shows it: what it is, the decided fields with their basis, the registers as hex. */
-export function toReportUnit(u: UnitRecord, v: UnitVerdict, reg: RegisterValues | undefined): IommuUnit {
+export function toReportUnit(
+  u: UnitRecord,
+  v: UnitVerdict,
+  reg: RegisterValues | undefined,
+  extra: Pick<IommuUnit, 'notes' | 'oldTables' | 'snp'> = { notes: [], oldTables: null, snp: null },
+): IommuUnit {
   const values: Record<string, string> = {};
   if (reg) {
     if (reg.ver !== undefined) values.VER = `0x${reg.ver.toString(16)}`;
@@ -34,5 +39,8 @@ export function toReportUnit(u: UnitRecord, v: UnitVerdict, reg: RegisterValues 
     registers: reg ? { source: reg.source, values } : null,
     irqRemapNow: reg?.gsts !== undefined ? (reg.gsts & VTD.IRES) !== 0 : null,
     basis: { now: v.now.basis, before: v.before.basis, tablesCopied: v.copied.basis, managed: v.managed.basis },
+    oldTables: extra.oldTables,
+    snp: extra.snp,
+    notes: extra.notes,
   };
 }

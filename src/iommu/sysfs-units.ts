@@ -25,6 +25,8 @@ export interface SysfsIommuState {
   units: SysfsUnit[];
   /** Number of `sys/kernel/iommu_groups` entries: groups exist only while an IOMMU driver manages devices. */
   groups: number | null;
+  /** Group number → its default domain type (`sys/kernel/iommu_groups/N/type`: identity, DMA, DMA-FQ, blocked, unmanaged). */
+  groupTypes: Map<number, string>;
   problems: string[];
 }
 
@@ -38,7 +40,7 @@ const GROUPS_DIR = 'sys/kernel/iommu_groups';
  */
 export function readSysfsUnits(root: Root): SysfsIommuState {
   const problems: string[] = [];
-  const state: SysfsIommuState = { classPresent: false, units: [], groups: null, problems };
+  const state: SysfsIommuState = { classPresent: false, units: [], groups: null, groupTypes: new Map(), problems };
   let names: string[] = [];
   try {
     state.classPresent = root.exists(CLASS_DIR);
@@ -77,7 +79,16 @@ export function readSysfsUnits(root: Root): SysfsIommuState {
     state.units.push(unit);
   }
   try {
-    if (root.exists(GROUPS_DIR)) state.groups = root.list(GROUPS_DIR).length;
+    if (root.exists(GROUPS_DIR)) {
+      const groups = root.list(GROUPS_DIR);
+      state.groups = groups.length;
+      // The type file exists since 5.11; read at most a few hundred (one small file each).
+      for (const g of groups.slice(0, 512)) {
+        if (!/^\d+$/.test(g)) continue;
+        const t = read(root, `${GROUPS_DIR}/${g}/type`, problems);
+        if (t) state.groupTypes.set(Number(g), t);
+      }
+    }
   } catch (err) {
     problems.push(`${GROUPS_DIR}: ${describeError(err)}`);
   }
