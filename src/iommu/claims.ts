@@ -6,6 +6,7 @@ import type { LogFacts } from './kmsg/parse-log.js';
 import { disablesDriver, type IommuOptions } from './cmdline.js';
 import { AMDVI, VTD, type RegisterValues } from './registers.js';
 import { hexAddress } from './acpi/bytes.js';
+import { smmuClaims } from './arm/smmu-claims.js';
 
 export interface ClaimInputs {
   captureKernel: boolean;
@@ -26,6 +27,8 @@ export interface ClaimInputs {
   graphicsOnly: Set<string>;
   /** This kernel's /proc/cmdline, to check that the log read is this boot's. */
   cmdlineNow: string | null;
+  /** This kernel's memory ranges (ARM: an SMMU stream table outside them was adopted from the crashed kernel). */
+  ownMemory?: { start: bigint; end: bigint }[] | null;
 }
 
 /**
@@ -59,8 +62,19 @@ export function gatherClaims(x: ClaimInputs): GatheredClaims {
   logFromAnotherBoot(x, out);
   const disablesAt419 = atLeast(x.kernelRelease, 4, 19);
 
+  const armUnits = x.units.filter((u) => u.vendor === 'arm').length;
   for (const u of x.units) {
     if (u.vendor === 'other') continue;
+    if (u.vendor === 'arm') {
+      smmuClaims(
+        u,
+        { captureKernel: x.captureKernel, classPresent: x.sysfs.classPresent, kmsg: x.kmsg, oldLog: x.oldLog, registers: x.registers, ownMemory: x.ownMemory ?? null, armUnits },
+        claim,
+        untouched,
+        (t) => note(out, u.name, t),
+      );
+      continue;
+    }
     const reg = x.registers.find((r) => r.unit === u.name);
     const inSysfs = u.sysfs !== null;
     const regSource = reg ? `${reg.source === 'debugfs' ? 'debugfs' : 'mmio'}:${u.name}` : '';

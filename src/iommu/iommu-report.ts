@@ -14,7 +14,7 @@ export interface IommuUnit {
   /** contract: `dmar0`, `ivhd0`, … */
   name: string;
   /** contract */
-  vendor: 'intel' | 'amd' | 'other';
+  vendor: 'intel' | 'amd' | 'arm' | 'other';
   /** contract: `0xfed90000`, or null when unknown. */
   registerBase: string | null;
   /** contract: GSTS.TES / AMD IommuEn read now, or what the logs say about the capture kernel. */
@@ -51,6 +51,12 @@ export interface IommuUnit {
   snp: boolean | null;
   /** Findings that do not change the case: a window with translation off during boot, SNP, lost context tables. */
   notes: string[];
+  /**
+   * ARM SMMU: what became of stale DMA (`aborted`: reset with GBPA=ABORT and a fresh stream table;
+   * `adopted`: the old stream table kept; `bypass`: untranslated; `unknown`; null outcome when the SMMU
+   * was off before), why, and the RMR stream IDs firmware leaves in bypass. null for other units.
+   */
+  smmu: { outcome: 'aborted' | 'adopted' | 'bypass' | 'unknown' | null; basis: string | null; rmrStreams: { first: number; count: number }[] } | null;
 }
 
 export interface IommuDevice {

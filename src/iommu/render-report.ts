@@ -56,7 +56,7 @@ function unitLine(u: IommuUnit, capture: boolean): string {
   const state = u.translationEnabledNow === null ? 'unknown' : u.translationEnabledNow ? 'ON' : 'OFF';
   const notes: string[] = [];
   const basis = u.basis.now ?? '';
-  if (basis.startsWith('measured')) notes.push(u.vendor === 'amd' ? 'IommuEn' : basis.includes('debugfs') ? 'GSTS.TES via debugfs' : 'GSTS.TES');
+  if (basis.startsWith('measured')) notes.push(u.vendor === 'amd' ? 'IommuEn' : u.vendor === 'arm' ? 'CR0.SMMUEN/GBPA' : basis.includes('debugfs') ? 'GSTS.TES via debugfs' : 'GSTS.TES');
   else if (basis.startsWith('logged')) notes.push('kernel log');
   else if (basis) notes.push('inferred');
   if (capture) {
@@ -69,5 +69,6 @@ function unitLine(u: IommuUnit, capture: boolean): string {
     if (u.managedNow === false && u.translationEnabledNow) notes.push('not run by this kernel\'s driver');
   }
   if (u.vendor === 'other') notes.push('IOMMU class not judged');
+  if (u.smmu?.outcome) notes.push(`SMMU ${u.smmu.outcome}`);
   return `${u.name}${at}: translation ${state}${notes.length ? ` (${notes.join(', ')})` : ''}${capture ? ` → case ${u.case}` : ''}`;
 }

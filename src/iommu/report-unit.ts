@@ -10,7 +10,7 @@ export function toReportUnit(
   u: UnitRecord,
   v: UnitVerdict,
   reg: RegisterValues | undefined,
-  extra: Pick<IommuUnit, 'notes' | 'oldTables' | 'snp'> = { notes: [], oldTables: null, snp: null },
+  extra: Pick<IommuUnit, 'notes' | 'oldTables' | 'snp' | 'smmu'> = { notes: [], oldTables: null, snp: null, smmu: null },
 ): IommuUnit {
   const values: Record<string, string> = {};
   if (reg) {
@@ -22,6 +22,14 @@ export function toReportUnit(
     if (reg.devTable !== undefined) values.DEV_TABLE = hexAddress(reg.devTable);
     if (reg.control !== undefined) values.CONTROL = hexAddress(reg.control);
     if (reg.extFeatures !== undefined) values.EXT_FEATURES = hexAddress(reg.extFeatures);
+    const h32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+    if (reg.idr0 !== undefined) values.IDR0 = h32(reg.idr0);
+    if (reg.cr0 !== undefined) values.CR0 = h32(reg.cr0);
+    if (reg.gbpa !== undefined) values.GBPA = h32(reg.gbpa);
+    if (reg.gerror !== undefined) values.GERROR = h32(reg.gerror);
+    if (reg.gerrorn !== undefined) values.GERRORN = h32(reg.gerrorn);
+    if (reg.strtabBase !== undefined) values.STRTAB_BASE = hexAddress(reg.strtabBase);
+    if (reg.strtabBaseCfg !== undefined) values.STRTAB_BASE_CFG = h32(reg.strtabBaseCfg);
   }
   return {
     name: u.name,
@@ -41,6 +49,7 @@ export function toReportUnit(
     basis: { now: v.now.basis, before: v.before.basis, tablesCopied: v.copied.basis, managed: v.managed.basis },
     oldTables: extra.oldTables,
     snp: extra.snp,
+    smmu: extra.smmu,
     notes: extra.notes,
   };
 }

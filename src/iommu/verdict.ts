@@ -33,7 +33,7 @@ export interface Claim {
 
 export interface VerdictInput {
   captureKernel: boolean;
-  units: { name: string; vendor: 'intel' | 'amd' | 'other' }[];
+  units: { name: string; vendor: 'intel' | 'amd' | 'arm' | 'other' }[];
   claims: Claim[];
   /** Units nobody in this kernel touched: translation now is whatever the crashed kernel left. */
   untouched: { unit: string; source: string; fact: string }[];
