@@ -176,6 +176,16 @@ function iommuNotes(iommu: IommuReport): string[] {
 }
 
 const RAW_MEMORY_URGENCY = 1_000_000;
+const passthroughSets = new WeakMap<IommuReport, Set<string>>();
+/** The functions the IOMMU report marks passthrough, computed once per report. */
+function passthroughOf(iommu: IommuReport): Set<string> {
+  let set = passthroughSets.get(iommu);
+  if (!set) {
+    set = new Set(iommu.devices.filter((d) => d.passthrough === true).map((d) => d.bdf));
+    passthroughSets.set(iommu, set);
+  }
+  return set;
+}
 
 /**
  * Urgency (the sort key of the steps) and its notes. Stray DMA that reaches raw memory comes first: case
@@ -186,7 +196,7 @@ function faultNote(ctx: PlanContext, functions: string[]): { faults: number; not
   let faults = 0;
   const notes: string[] = [];
   for (const f of functions) {
-    const pt = ctx.input.iommu.devices.find((d) => d.bdf === f)?.passthrough === true;
+    const pt = passthroughOf(ctx.input.iommu).has(f);
     if (pt || ctx.caseOf(f) === '3b') {
       faults += RAW_MEMORY_URGENCY;
       if (pt) notes.push(`${f}: identity (passthrough) mapping: its stray DMA reaches raw memory as in case 3b: reset first`);
