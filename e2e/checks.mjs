@@ -445,7 +445,7 @@ export function checkIommuScenario(run, exp) {
     const u = io.units.find((x) => x.name === exp.unit);
     if (!u) fail(`no ${exp.unit}: ${io.units.map((x) => x.name).join(', ')}`);
     if (u.tablesCopied !== exp.copied) fail(`tablesCopied=${u.tablesCopied} (basis ${u.basis.tablesCopied})`);
-    if (exp.note && !u.notes.some((n) => exp.note.test(n))) fail(`no note ${exp.note}: ${JSON.stringify(u.notes)}`);
+    if (exp.note && !(u.notes ?? []).some((n) => exp.note.test(n))) fail(`no note ${exp.note}: ${JSON.stringify(u.notes)}`);
     return `before: ${u.basis.before}`.slice(0, 240);
   });
   if (exp.passthroughBefore !== undefined) {

@@ -116,4 +116,14 @@ for series in ${KERNELS//,/ }; do
     [[ $r -ne 124 ]] || { echo "# e2e: the driver timed out"; echo "e2e: 0 passed, 1 failed"; }
     [[ $r -eq 0 ]] || rc=$r
 done
+
+# --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
+#        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
+if [[ ${PRA_E2E_DEBIAN:-no} != no ]]; then
+    log "Debian kdump-tools scenario (e2e/debian/run.sh)"
+    drc=0
+    PRA_E2E_DIR=$E2E timeout 2400 bash e2e/debian/run.sh || drc=$?
+    [[ $drc -ne 124 ]] || echo "e2e-debian: timed out after 2400 s"
+    [[ $drc -eq 0 ]] || rc=1
+fi
 exit "$rc"

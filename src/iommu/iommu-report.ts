@@ -10,6 +10,8 @@ export interface Evidence {
   fact: string;
 }
 
+/** Fields added by issue 13 (oldTables, snp, notes, smmu) are optional in the type only so that literal
+ * units elsewhere still compile; assessIommu() always fills them. */
 export interface IommuUnit {
   /** contract: `dmar0`, `ivhd0`, … */
   name: string;
@@ -46,17 +48,17 @@ export interface IommuUnit {
    * "Reused DEV table", an adopted SMMU stream table), `copied` (copied into this kernel's memory),
    * `not-copied` (a copy failed; the unit restarted with fresh tables), null when unknown or nothing to take.
    */
-  oldTables: 'reused' | 'copied' | 'not-copied' | null;
+  oldTables?: 'reused' | 'copied' | 'not-copied' | null;
   /** AMD: the IOMMU supports SEV-SNP (EFR bit 63); null when EFR was not read. */
-  snp: boolean | null;
+  snp?: boolean | null;
   /** Findings that do not change the case: a window with translation off during boot, SNP, lost context tables. */
-  notes: string[];
+  notes?: string[];
   /**
    * ARM SMMU: what became of stale DMA (`aborted`: reset with GBPA=ABORT and a fresh stream table;
    * `adopted`: the old stream table kept; `bypass`: untranslated; `unknown`; null outcome when the SMMU
    * was off before), why, and the RMR stream IDs firmware leaves in bypass. null for other units.
    */
-  smmu: { outcome: 'aborted' | 'adopted' | 'bypass' | 'unknown' | null; basis: string | null; rmrStreams: { first: number; count: number }[] } | null;
+  smmu?: { outcome: 'aborted' | 'adopted' | 'bypass' | 'unknown' | null; basis: string | null; rmrStreams: { first: number; count: number }[] } | null;
 }
 
 export interface IommuDevice {

@@ -87,7 +87,7 @@ describe('defect 2: AMD "already enabled" is ANDed over all units', () => {
     for (const u of r.units) {
       expect(u.translationEnabledBefore).toBeNull();
       expect(u.case).not.toBe('2');
-      expect(u.notes.join('\n')).toMatch(/at least one was off .*ANDed over all units/);
+      expect(u.notes!.join('\n')).toMatch(/at least one was off .*ANDed over all units/);
     }
     expect(r.case).toBe('unknown');
   });
@@ -205,7 +205,7 @@ describe('defect 5: AMD SEV-SNP', () => {
     const r = await assessScenario(snp);
     expect(r.case).toBe('4');
     expect(r.units[0]).toMatchObject({ snp: true, oldTables: 'reused', tablesCopied: true });
-    expect(r.units[0]!.notes.join('\n')).toMatch(/SEV-SNP capable IOMMU \(EFR=0xa46577efa2254afa bit 63/);
+    expect(r.units[0]!.notes!.join('\n')).toMatch(/SEV-SNP capable IOMMU \(EFR=0xa46577efa2254afa bit 63/);
     expect(renderIommuReport(r)).toContain('reused the crashed kernel\'s tables');
   });
 
@@ -254,7 +254,7 @@ describe('defect 6: Intel context tables and scalable mode', () => {
     expect(r.case).toBe('4');
     expect(r.devices.find((d) => d.bdf === '0000:02:00.0')).toMatchObject({ tablesCopied: false });
     expect(r.devices.find((d) => d.bdf === '0000:01:00.0')).toMatchObject({ tablesCopied: true });
-    expect(r.units[0]!.notes.join('\n')).toMatch(/"Failed to copy context table for bus 2"/);
+    expect(r.units[0]!.notes!.join('\n')).toMatch(/"Failed to copy context table for bus 2"/);
   });
 
   it('a scalable-mode mismatch: the copy fails and there was a window with translation off', async () => {
@@ -268,7 +268,7 @@ describe('defect 6: Intel context tables and scalable mode', () => {
     );
     expect(r.case).toBe('4');
     expect(r.units[0]).toMatchObject({ tablesCopied: false, oldTables: 'not-copied' });
-    expect(r.units[0]!.notes.join('\n')).toMatch(/translation was off for a window during boot: scalable mode on in the crashed kernel, off here/);
+    expect(r.units[0]!.notes!.join('\n')).toMatch(/translation was off for a window during boot: scalable mode on in the crashed kernel, off here/);
   });
 });
 

@@ -95,7 +95,7 @@ describe('ARM SMMUv3 verdict', () => {
     expect(u).toMatchObject({ vendor: 'arm', registerBase: '0x9050000', translationEnabledBefore: true, translationEnabledNow: true, managedNow: true, oldTables: 'not-copied' });
     expect(u.smmu).toMatchObject({ outcome: 'aborted' });
     expect(u.registers!.values).toMatchObject({ CR0: '0x0000000b', GBPA: '0x00001000', STRTAB_BASE: '0xb8000000' });
-    expect(u.notes.join('\n')).toMatch(/event queue off/);
+    expect(u.notes!.join('\n')).toMatch(/event queue off/);
     expect(r.devices.find((d) => d.bdf === '0000:01:00.0')).toMatchObject({ unit: SMMU, case: '4' });
     expect(renderIommuReport(r)).toContain('SMMU aborted');
   });
