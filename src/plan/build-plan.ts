@@ -175,10 +175,32 @@ function iommuNotes(iommu: IommuReport): string[] {
   return iommu.problems.map((p) => `iommu: ${p}`);
 }
 
+const RAW_MEMORY_URGENCY = 1_000_000;
+const passthroughSets = new WeakMap<IommuReport, Set<string>>();
+/** The functions the IOMMU report marks passthrough, computed once per report. */
+function passthroughOf(iommu: IommuReport): Set<string> {
+  let set = passthroughSets.get(iommu);
+  if (!set) {
+    set = new Set(iommu.devices.filter((d) => d.passthrough === true).map((d) => d.bdf));
+    passthroughSets.set(iommu, set);
+  }
+  return set;
+}
+
+/**
+ * Urgency (the sort key of the steps) and its notes. Stray DMA that reaches raw memory comes first: case
+ * 3b, and a function the IOMMU report marks `passthrough` (an identity mapping, old or new, lets its DMA
+ * through untranslated, like 3b); then functions with DMA faults logged against them.
+ */
 function faultNote(ctx: PlanContext, functions: string[]): { faults: number; notes: string[] } {
   let faults = 0;
   const notes: string[] = [];
   for (const f of functions) {
+    const pt = passthroughOf(ctx.input.iommu).has(f);
+    if (pt || ctx.caseOf(f) === '3b') {
+      faults += RAW_MEMORY_URGENCY;
+      if (pt) notes.push(`${f}: identity (passthrough) mapping: its stray DMA reaches raw memory as in case 3b: reset first`);
+    }
     const n = ctx.faults.get(f) ?? 0;
     if (n > 0) {
       faults += n;
