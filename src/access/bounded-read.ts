@@ -38,8 +38,12 @@ export const KMSG_FILE: ReadKind = { what: 'kernel log', max: 16 << 20 };
 export const KMSG_DEVICE: ReadKind = { what: 'kernel log device /dev/kmsg', max: Infinity, charDevice: { major: 1, minor: 11 } };
 /** Physical memory (drivers/char/mem.c devlist: minor 1 of MEM_MAJOR 1). */
 export const MEM_DEVICE: ReadKind = { what: 'memory device /dev/mem', max: Infinity, charDevice: { major: 1, minor: 1 } };
-/** Anything else read whole (a small text or binary file): 1 MiB. */
-export const SMALL_FILE: ReadKind = { what: 'file', max: 1 << 20 };
+/**
+ * Anything else read whole: 8 MiB, enough for the largest inputs outside the kdump path (a distribution
+ * kernel's modules.builtin.modinfo is about 1 MiB, /proc/cpuinfo of a 512-CPU machine about 1.5 MiB) and
+ * still a bound. Readers on the kdump path pass their own, smaller kind.
+ */
+export const SMALL_FILE: ReadKind = { what: 'file', max: 8 << 20 };
 
 export interface FileKind {
   mode: number;

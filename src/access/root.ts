@@ -261,7 +261,7 @@ export class Root {
   }
 
   /**
-   * Read a whole file of `kind` (default: a small file, 1 MiB at most): resolved inside the root now,
+   * Read a whole file of `kind` (default SMALL_FILE: 8 MiB at most): resolved inside the root now,
    * opened non-blocking, refused unless regular (EFTYPE) or when over the kind's cap (EFBIG).
    */
   readFile(rel: string, kind: ReadKind = SMALL_FILE): Buffer {
