@@ -197,6 +197,8 @@ function implausible(v: RegisterValues): string | null {
 /** How a register file is opened; tests replace it to see a refusal (root cannot be refused by mode bits). */
 export interface RegisterIo {
   openFile?: (host: string) => number;
+  /** The device numbers dev/mem must have (1:1); tests map /dev/zero's (1:5) instead, never the host's memory. */
+  memDevice?: { major: number; minor: number };
 }
 
 interface MemOpener {
@@ -225,7 +227,7 @@ async function memOpener(root: Root, result: RegisterResult, io: RegisterIo): Pr
   const type = st.mode & 0o170000;
   if (type === 0o100000) return fileOpener(host, result, io.openFile ?? ((h) => fs.openSync(h, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW)));
   try {
-    checkKind(st, MEM, MEM_DEVICE);
+    checkKind(st, MEM, io.memDevice ? { ...MEM_DEVICE, charDevice: io.memDevice } : MEM_DEVICE);
   } catch (err) {
     result.problems.push(`${(err as Error).message}; registers not read`);
     return null;

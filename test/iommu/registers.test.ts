@@ -146,10 +146,15 @@ describe('character-device dev/mem goes through the koffi mapping', () => {
   it('maps each unit\'s page read-only and reads the registers (zero device as stand-in)', async (ctx) => {
     const dir = zeroDeviceRoot();
     if (!dir) return ctx.skip();
-    const r = await readRegisters(new Root(dir), [
-      { name: 'dmar0', vendor: 'intel', base: 0xfed90000n },
-      { name: 'ivhd0', vendor: 'amd', base: 0xfeb80000n },
-    ]);
+    const units = [
+      { name: 'dmar0', vendor: 'intel' as const, base: 0xfed90000n },
+      { name: 'ivhd0', vendor: 'amd' as const, base: 0xfeb80000n },
+    ];
+    // dev/mem must be the memory device 1:1 (issue 11 item 5): /dev/zero's numbers are refused...
+    const refused = await readRegisters(new Root(dir), units);
+    expect(refused.problems[0]).toMatch(/dev\/mem: a character device 1:5, not the memory device \/dev\/mem \(character device 1:1\): refused/);
+    // ...unless the test says 1:5 is the device it means.
+    const r = await readRegisters(new Root(dir), units, { memDevice: { major: 1, minor: 5 } });
     expect(r.problems).toEqual([]);
     expect(r.values).toEqual([
       { unit: 'dmar0', vendor: 'intel', base: '0xfed90000', source: 'mmio:dev/mem', ver: 0, cap: 0n, ecap: 0n, gsts: 0, rtaddr: 0n },
