@@ -87,7 +87,7 @@ timeout 900 node e2e/driver.mjs --kernel "$KDIR/boot/vmlinuz-$KVER" --images "$E
 [[ $rc -ne 124 ]] || { echo "# e2e: the driver timed out after 900 s"; echo "e2e: 0 passed, 1 failed"; }
 
 # --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
-#        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
+#        (e2e/debian/run.sh; opt-in with PRA_E2E_DEBIAN=yes until it has completed a capture on CI)
 if [[ ${PRA_E2E_DEBIAN:-no} != no ]]; then
     log "Debian kdump-tools scenario (e2e/debian/run.sh)"
     drc=0
