@@ -16,3 +16,20 @@ export class Deadline {
     return this.remaining() <= 0;
   }
 }
+
+/**
+ * Where the run began on the real clock (performance.now(), whose origin is the process's start), set by
+ * the CLI entry (bin.ts) so that `apply --deadline` bounds the process from its first instruction: Node's
+ * start-up, the scan, the IOMMU evidence, planning and locking all count. Null when runApply() is called
+ * from elsewhere (tests, benches): the run then begins when runApply() does.
+ */
+let origin: number | null = null;
+
+/** Mark the process's start as the run's origin (bin.ts; a bench child that stands in for it). */
+export function markProcessStart(): void {
+  origin = 0;
+}
+
+export function runOrigin(): number | null {
+  return origin;
+}
