@@ -25,9 +25,12 @@ export class Deadline {
  */
 let origin: number | null = null;
 
-/** Mark the process's start as the run's origin (bin.ts; a bench child that stands in for it). */
-export function markProcessStart(): void {
-  origin = 0;
+/**
+ * Set the run's origin on the real clock: 0, the process's start (bin.ts, or a bench child standing in
+ * for it); null to let each run begin when runApply() does (the default).
+ */
+export function setRunOrigin(at: number | null): void {
+  origin = at;
 }
 
 export function runOrigin(): number | null {

@@ -180,3 +180,28 @@ describe('apply for real on a mock tree', () => {
     expect((await runCli(['apply', '--root', dir, '--log-level', 'loud'])).code).toBe(EXIT.USAGE);
   });
 });
+
+/** Regression: an unreadable PCI listing (a link loop at sys/bus, no devices dir) left no report and no event. */
+describe('apply without a PCI listing', () => {
+  for (const [kind, breakIt] of [
+    ['a link loop at sys/bus', (dir: string) => {
+      fs.rmSync(path.join(dir, 'sys/bus'), { recursive: true, force: true });
+      fs.symlinkSync('bus', path.join(dir, 'sys/bus'));
+    }],
+    ['no sys/bus/pci/devices', (dir: string) => fs.rmSync(path.join(dir, 'sys/bus/pci/devices'), { recursive: true, force: true })],
+  ] as const) {
+    it(`${kind}: status 1, a report naming the listing, an error event`, async () => {
+      const dir = smallTree().write(tmpDir('pra-cli-'));
+      breakIt(dir);
+      const { code, stderr } = await runCli(['apply', '--root', dir, '--no-registers', '--log-format', 'json']);
+      expect(code).toBe(EXIT.FAILED);
+      const report = JSON.parse(fs.readFileSync(path.join(dir, 'run/pci-reset-agent/report.json'), 'utf8')) as ApplyReport;
+      expect(report.exitStatus).toBe(EXIT.FAILED);
+      expect(report.steps).toEqual([]);
+      expect(report.problems[0]).toMatch(/sys\/bus\/pci\/devices: cannot list PCI functions.*no PCI function was read/);
+      const events = stderr.trim().split('\n').map((l) => JSON.parse(l) as { event: string; level: string });
+      expect(events).toContainEqual(expect.objectContaining({ event: 'apply.no_listing', level: 'error' }));
+      expect(events.at(-1)).toMatchObject({ event: 'apply.end', status: EXIT.FAILED });
+    });
+  }
+});
