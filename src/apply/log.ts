@@ -23,6 +23,8 @@ export interface ApplyLogOptions {
   level?: string;
   /** How events are written to `write` (kmsg always gets JSON). Default json. */
   format?: LogFormat;
+  /** Wall time (ms) the text format's stamps count from: the run's start. Default: now. */
+  startedAt?: number;
   /** Device numbers kmsgPath must have (tests use another harmless device); default (1, 11). */
   kmsgDevice?: { major: number; minor: number };
 }
@@ -50,7 +52,7 @@ export function createApplyLog(options: ApplyLogOptions): ApplyLog {
     else problems.push(`${opened}; events go to stderr only`);
   }
   const format = options.format ?? 'json';
-  const started = Date.now();
+  const started = options.startedAt ?? Date.now();
   const destination = {
     write(line: string): void {
       options.write(format === 'text' ? formatEventText(line, started) : escapeJsonLine(line));

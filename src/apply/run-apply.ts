@@ -8,6 +8,7 @@ import { CliError } from '../cli/fail.js';
 import { gatherPlanInputs, type PlanOptions } from '../cli/commands/plan-inputs.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
+import type { PlanStep } from '../plan/plan.js';
 import { loadSimulator } from '../simulator/load.js';
 import { simulatedVfio } from '../simulator/sim-vfio.js';
 import type { PciSimulator } from '../simulator/simulator.js';
@@ -16,6 +17,7 @@ import type { ApplyReport, ApplySummary } from './apply-report.js';
 import { Deadline, runOrigin } from './deadline.js';
 import { ExecTopology } from './exec-topology.js';
 import { executePlan } from './execute.js';
+import { KernelWriter } from './kernel-writer/kernel-writer.js';
 import { guardPlan } from './live-guard.js';
 import { acquireLock, LockHeld, RUN_DIR, runDir, type LockHandle } from './lock.js';
 import { createApplyLog, type LogFormat } from './log.js';
@@ -92,7 +94,18 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   // not only the resets. In real time the run starts when the process did (bin.ts marks it).
   const t0 = clock.virtual ? clock.now() : (runOrigin() ?? clock.now());
   const startedAt = new Date(Date.now() - (clock.now() - t0)).toISOString();
-  const inputs = await gatherPlanInputs(opts, { tolerateListing: true });
+  // The helper process for kernel writes (kernel-writer/): in a capture kernel started first thing, so
+  // its start-up (tens of ms; far more on a loaded single CPU) overlaps the scan instead of delaying the
+  // first reset. Elsewhere on first use. A run that fails before the try below kills it here.
+  const writer = opts.simulate ? null : new KernelWriter();
+  if (writer && fs.existsSync(path.join(opts.root, 'proc/vmcore'))) writer.start();
+  let inputs: Awaited<ReturnType<typeof gatherPlanInputs>>;
+  try {
+    inputs = await gatherPlanInputs(opts, { tolerateListing: true });
+  } catch (err) {
+    writer?.close();
+    throw err;
+  }
   const { root, scan } = inputs;
   for (const f of force) {
     if (!scan.devices.some((d) => d.bdf === f)) throw new CliError(`--force ${f}: no such function under ${opts.root}`, EXIT.USAGE);
@@ -103,7 +116,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   // The kernel log is the capture kernel's console and dmesg: written only there (or when asked), never by
   // a run that is refused on a live machine. Its last component is not followed (see kmsg-device.ts).
   const kmsgPath = wantsKernelLog({ simulate: opts.simulate === true, captureKernel: inputs.iommu.captureKernel, logKmsg: opts.logKmsg === true }) ? kernelLogPath(root) : null;
-  const logs = createApplyLog({ kmsgPath, write: io.err, format: opts.logFormat, level: opts.logLevel, kmsgDevice: opts.kmsgDevice });
+  const logs = createApplyLog({ kmsgPath, write: io.err, format: opts.logFormat, level: opts.logLevel, kmsgDevice: opts.kmsgDevice, startedAt: Date.parse(startedAt) });
   const { log } = logs;
   const problems: string[] = [...inputs.problems, ...plan.notes];
   if (inputs.listingProblem !== null) {
@@ -151,7 +164,13 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       access = sim;
       vfio = async () => simulatedVfio(sim);
     } else {
-      access = new SysfsAccess(root);
+      const sysfs = new SysfsAccess(root);
+      // Every write to `reset` and `reset_subordinate` goes through the helper process, so that one
+      // the kernel holds (up to 60 s for a dead function) cannot keep the agent alive past its report.
+      sysfs.kernelWriter = writer;
+      // Started now (if not already) when the plan will need it: its start-up overlaps the first saves.
+      if (plan.steps.some(usesKernelWrites)) writer!.start();
+      access = sysfs;
       let backend: Promise<VfioBackend> | null = null;
       vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root)));
     }
@@ -164,7 +183,13 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       readyTimeoutMs: opts.readyTimeout,
       vfio,
     }, { skip: guard.skip, stopDma: captureKernel });
-    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them (a thread asleep in the kernel can still hold the process until its write returns)`);
+    // Writes still in the kernel: the helper is killed, the kernel finishes them on its own. Their steps
+    // are reported failed or abandoned (never ok), and each write is named.
+    const inFlight = writer?.close() ?? [];
+    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them`);
+    for (const w of inFlight) {
+      problems.push(`${w.path}: the write of ${JSON.stringify(w.value)} was still in the kernel after ${w.forMs} ms when the run ended: let go with its helper process, outcome unknown (the kernel may still finish the reset)`);
+    }
 
     const summary = summarise(result.steps);
     const report: ApplyReport = {
@@ -188,6 +213,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       busMasterLeftOn: result.busMasterLeftOn,
       excluded: plan.excluded,
       problems,
+      stillInKernel: inFlight,
     };
     report.exitStatus = exitStatus(report);
     // Nothing could be planned without the listing: the run did not do its job, whatever else went well.
@@ -214,6 +240,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     io.out(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderReport(report));
     return report.exitStatus;
   } finally {
+    writer?.close();
     lock?.release();
     logs.close();
   }
@@ -228,6 +255,11 @@ function kernelLogPath(root: Root): string | null {
     return null;
   }
   return fs.lstatSync(host, { throwIfNoEntry: false }) === undefined ? null : host;
+}
+
+/** A step whose method, or one of its fallbacks, writes a sysfs file the kernel resets through. */
+function usesKernelWrites(step: PlanStep): boolean {
+  return [step.method, ...(step.fallbacks ?? [])].some((m) => m === 'bus' || m.startsWith('kernel'));
 }
 
 function summarise(steps: ApplyReport['steps']): ApplySummary {
