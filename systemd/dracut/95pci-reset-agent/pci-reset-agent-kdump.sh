@@ -124,9 +124,10 @@ pra_timeout() {
 }
 
 pra_exec_agent() {
-    # Writes to a function's sysfs `reset` block in the kernel for the whole reset; the agent runs them on
-    # libuv's thread pool so independent resets overlap. Its default of 4 threads would serialise a
-    # machine with dozens of devices; the pool size must be set before node starts.
+    # Writes to a function's sysfs `reset` block in the kernel for the whole reset; the agent's helper
+    # process (which inherits this environment) makes them on libuv's thread pool so independent resets
+    # overlap. Its default of 4 threads would serialise a machine with dozens of devices; the pool size
+    # must be set before node starts.
     # shellcheck disable=SC2086 # PRA_NODE_OPTIONS is a list of options by design
     UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-32} pra_timeout "$PRA_NODE" $PRA_NODE_OPTIONS "$PRA_LIB/pci-reset-agent.mjs" "$@"
 }
