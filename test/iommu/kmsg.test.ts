@@ -329,10 +329,12 @@ describe('userspace records in the kernel log', () => {
 
   it('the copy message from the kernel gives case 4; the same message written by userspace does not', async () => {
     const kernel = await assessScenario(scenario(records(() => 6, capture)), { readRegisters: false });
-    expect(kernel.case).toBe('4');
+    expect(kernel.units[0]!.tablesCopied).toBe(true);
+    expect(kernel.evidence).toContainEqual(expect.objectContaining({ fact: expect.stringMatching(/Copied translation tables/) }));
     const forged = await assessScenario(scenario(records((l) => (l.includes('Copied') || l.includes('Translation already') ? 14 : 6), capture)), { readRegisters: false });
     expect(forged.case).not.toBe('4');
     expect(forged.units[0]!.tablesCopied).not.toBe(true);
+    expect(forged.evidence).not.toContainEqual(expect.objectContaining({ fact: expect.stringMatching(/Copied translation tables/) }));
     expect(forged.problems).toContainEqual(expect.stringMatching(/2 record\(s\) written by userspace/));
   });
 });
