@@ -29,6 +29,8 @@ import type { IommuUnit } from './iommu-report.js';
 export interface AssessOptions {
   /** Read this file as the running kernel's log instead of ROOT/dev/kmsg. */
   kmsgFile?: string;
+  /** The device numbers ROOT/dev/kmsg must have (1:11); tests stand in a harmless device. */
+  kmsgDevice?: { major: number; minor: number };
   /** Read this file as the crashed kernel's log instead of running vmcore-dmesg. */
   oldLogFile?: string;
   /** Read GSTS/RTADDR/AMD control through dev/mem (default true). */
@@ -129,7 +131,7 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
 
   // This kernel's log.
   let kmsg: LogFacts | null = null;
-  const kmsgText = readKmsg(root, options.kmsgFile);
+  const kmsgText = readKmsg(root, options.kmsgFile, options.kmsgDevice);
   if (kmsgText) {
     problems.push(...kmsgText.problems);
     if (kmsgText.text !== '') {

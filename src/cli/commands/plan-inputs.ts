@@ -78,6 +78,6 @@ export async function gatherPlanInputs(opts: PlanOptions, how: { tolerateListing
     ? scanWithoutListing(access, opts.root, { flagsFor: kernelFlagsFor(table) })
     : { result: scan(access, opts.root, { flagsFor: kernelFlagsFor(table) }), listingProblem: null };
   const scanResult = scanned.result;
-  const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
+  const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers, kmsgDevice: (opts as { kmsgDevice?: { major: number; minor: number } }).kmsgDevice });
   return { root, scan: scanResult, iommu, quirks: table, policy, problems, listingProblem: scanned.listingProblem };
 }

@@ -29,8 +29,8 @@ type ReadFn = (fd: number, buf: Buffer, offset: number, length: number, position
  * kernel overwrote records we had not read yet, which is reported and skipped. A regular file there (a
  * mock root) is read whole.
  */
-export function readKmsg(root: Root, file?: string): KmsgText | null {
-  const read = readKmsgText(root, file);
+export function readKmsg(root: Root, file?: string, device?: { major: number; minor: number }): KmsgText | null {
+  const read = readKmsgText(root, file, device);
   return read === null ? null : kernelFacilityOnly(read);
 }
 
@@ -70,7 +70,7 @@ export function kernelFacilityOnly(read: KmsgText): KmsgText {
   };
 }
 
-function readKmsgText(root: Root, file?: string): KmsgText | null {
+function readKmsgText(root: Root, file?: string, device?: { major: number; minor: number }): KmsgText | null {
   if (file !== undefined) {
     try {
       const text = readHostFile(file, KMSG_FILE).toString('utf8');
@@ -94,7 +94,7 @@ function readKmsgText(root: Root, file?: string): KmsgText | null {
   try {
     const st = root.statFd(fd);
     const regular = (st.mode & 0o170000) === 0o100000;
-    checkKind(st, root.lexical(rel), regular ? KMSG_FILE : KMSG_DEVICE);
+    checkKind(st, root.lexical(rel), regular ? KMSG_FILE : device ? { ...KMSG_DEVICE, charDevice: device } : KMSG_DEVICE);
     if (regular) {
       const text = readCapped(fd, root.lexical(rel), KMSG_FILE).toString('utf8');
       fs.closeSync(fd);
