@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { jsonText } from '../cli/json-out.js';
 import * as path from 'node:path';
 import type { PciAccess } from '../access/access.js';
 import { SysfsAccess } from '../access/sysfs.js';
@@ -175,7 +176,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       { event: 'apply.end', status: report.exitStatus, durationMs: report.durationMs, ...summary, deadlineReached: report.deadlineReached },
       `apply done: ${summary.ok} ok, ${summary.failed} failed, ${summary.abandoned} abandoned, ${summary.skipped} skipped`,
     );
-    io.out(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderReport(report));
+    io.out(opts.json ? jsonText(report) : renderReport(report));
     return report.exitStatus;
   } finally {
     lock?.release();

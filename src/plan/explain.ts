@@ -8,7 +8,8 @@ import type { Verdict } from './choose-method.js';
 import { busCheck, type BusCheck } from './context.js';
 import type { PlanEntry, PlanStep } from './plan.js';
 import type { Scope } from './scope.js';
-import { fit, wrap } from './text-wrap.js';
+import { textBlock } from '../text/escape.js';
+import { fit, wrap } from '../text/wrap.js';
 
 /** Every input that led to one function's fate (`explain BDF`). */
 export interface Explanation {
@@ -149,5 +150,5 @@ export function renderExplanation(x: Explanation): string {
     out.push(...wrap(o.reason, WIDTH, '  '));
   }
   for (const n of x.notes) out.push(...wrap(n, WIDTH, 'note: ', '      '));
-  return `${out.join('\n')}\n`;
+  return textBlock(out);
 }

@@ -1,7 +1,8 @@
 import { className } from '../pci/class-names.js';
 import type { ScanDevice, ScanResult } from '../scan/scan-result.js';
 import type { Plan, PlanStep } from './plan.js';
-import { fit, wrap } from './text-wrap.js';
+import { textBlock } from '../text/escape.js';
+import { fit, wrap } from '../text/wrap.js';
 
 const WIDTH = 80;
 
@@ -93,7 +94,7 @@ export function renderPlan(plan: Plan, scanResult: ScanResult): string {
       out.push(...wrap(`${bdfs.length} × ${reason}: ${shown}`, WIDTH, '  ', '      '));
     }
   }
-  return `${out.join('\n')}\n`;
+  return textBlock(out);
 }
 
 function summary(plan: Plan): string[] {
@@ -140,7 +141,7 @@ function describeMethod(s: PlanStep): string {
 function renderStep(s: PlanStep): string[] {
   const total = s.waits.reduce((n, w) => n + w.ms, 0);
   const via = s.underlying && s.underlying !== s.method && !s.method.endsWith(`:${s.underlying}`) ? ` (${s.underlying})` : '';
-  const lines = [`#${s.id}  wave ${s.wave}  ${s.method}${via} on ${s.target}  (${total} ms of mandated waits)`];
+  const lines = wrap(`#${s.id}  wave ${s.wave}  ${s.method}${via} on ${s.target}  (${total} ms of mandated waits)`, WIDTH, '', '    ');
   lines.push(...wrap(`resets: ${s.functions.join(' ')}`, WIDTH, '    ', '      '));
   if (s.saveRestore.length) lines.push(...wrap(`saves and restores config of: ${s.saveRestore.length === s.functions.length ? 'all of them' : s.saveRestore.join(' ')}`, WIDTH, '    ', '      '));
   if (s.waits.length) lines.push(...wrap(`waits: ${s.waits.map((w) => `${w.what} ${w.ms} ms`).join(', ')}`, WIDTH, '    ', '      '));

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { jsonText } from '../json-out.js';
 import { scan } from '../../scan/scan.js';
 import { assessIommu } from '../../iommu/assess.js';
 import { renderIommuReport } from '../../iommu/render-report.js';
 import { openRoot } from '../open-root.js';
+import { requireNamedFiles } from '../named-files.js';
 
 export function registerIommu(program: Command): void {
   program
@@ -14,9 +16,10 @@ export function registerIommu(program: Command): void {
     .option('--old-log <file>', 'read this file as the crashed kernel\'s log instead of running vmcore-dmesg')
     .option('--no-registers', 'do not read IOMMU registers through /dev/mem')
     .action(async (opts: { root: string; json?: boolean; kmsg?: string; oldLog?: string; registers: boolean }) => {
+      requireNamedFiles({ '--kmsg': opts.kmsg, '--old-log': opts.oldLog });
       const { root, access } = openRoot(opts.root);
       const result = scan(access, opts.root);
       const report = await assessIommu(root, result, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
-      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderIommuReport(report));
+      process.stdout.write(opts.json ? jsonText(report) : renderIommuReport(report));
     });
 }

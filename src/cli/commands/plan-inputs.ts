@@ -12,6 +12,8 @@ import type { ScanResult } from '../../scan/scan-result.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { openRoot } from '../open-root.js';
+import { printable } from '../../text/escape.js';
+import { requireNamedFiles } from '../named-files.js';
 
 /** Options `plan` and `explain` share. */
 export interface PlanOptions {
@@ -65,11 +67,12 @@ export async function gatherPlanInputs(opts: PlanOptions): Promise<PlanInputs> {
     if (err instanceof SelectorError) throw new CliError(err.message, EXIT.USAGE);
     throw err;
   }
+  requireNamedFiles({ '--kmsg': opts.kmsg, '--old-log': opts.oldLog });
   const { root, access } = openRoot(opts.root);
   // In a capture kernel a broken admin table must not stop anything: fall back and say so loudly.
   const kdump = root.exists('proc/vmcore');
   const { table, problems } = loadQuirks(root, { files: opts.quirks, kdump });
-  for (const p of problems) process.stderr.write(`pci-reset-agent: WARNING: ${p}\n`);
+  for (const p of problems) process.stderr.write(`pci-reset-agent: WARNING: ${printable(p)}\n`);
   const scanResult = scan(access, opts.root, { flagsFor: kernelFlagsFor(table) });
   const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
   return { root, scan: scanResult, iommu, quirks: table, policy, problems };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { jsonText } from '../json-out.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AccessError } from '../../access/access-error.js';
@@ -12,7 +13,8 @@ import { adminSources, checkModes, defaultTable, loadQuirks, readHostTable, Tabl
 import { lookup } from '../../quirks/match.js';
 import { formatActions, formatMatch, parseQuirks } from '../../quirks/parse.js';
 import { cite, type QuirkEntry, type QuirkSubject, type QuirkTable } from '../../quirks/quirk-types.js';
-import { fit, wrap } from '../../plan/text-wrap.js';
+import { textBlock } from '../../text/escape.js';
+import { fit, wrap } from '../../text/wrap.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { openRoot } from '../open-root.js';
@@ -37,7 +39,9 @@ export function registerQuirks(program: Command): void {
         for (const f of files) sources.push(lintFile(f));
       }
       const { findings, entries } = lintTables(sources);
-      for (const f of findings) process.stdout.write(`${formatFinding(f)}\n`);
+      // One finding per line, `file:line:column: severity: message` as compilers print them, so editors
+      // and grep can use them: the one human view not wrapped to 80 columns (a path can be longer).
+      process.stdout.write(textBlock(findings.map(formatFinding)));
       const errors = findings.filter((f) => f.severity === 'error').length;
       const tables = sources.filter((s) => s.report).length;
       process.stdout.write(`${tables} table${tables === 1 ? '' : 's'}, ${entries} entries: ${errors} error${errors === 1 ? '' : 's'}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}\n`);
@@ -73,7 +77,7 @@ export function registerQuirks(program: Command): void {
       if (eff.d3coldMs) decided.d3cold = `${eff.d3coldMs.value}ms (${cite(eff.d3coldMs.from)})`;
       if (opts.json) {
         const json = { subject, matches: eff.matched.map(entryJson), conditional: r.conditional.map(entryJson), decided };
-        process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
+        process.stdout.write(jsonText(json));
         return;
       }
       const out: string[] = [];
@@ -91,7 +95,7 @@ export function registerQuirks(program: Command): void {
       if (generic) out.push('', ...wrap(`(${generic} entries for any vendor keyed on class or subsystem could match too: give --class and VVVV:DDDD:SVVV:SDDD to see them)`, WIDTH, ''));
       out.push('', Object.keys(decided).length ? 'In force:' : 'In force: nothing (the planner follows the kernel\'s order and the capability bits)');
       for (const [k, v] of Object.entries(decided)) out.push(...wrap(`${k}: ${v}`, WIDTH, '  ', '    '));
-      process.stdout.write(`${out.join('\n')}\n`);
+      process.stdout.write(textBlock(out));
     });
 
   quirks
@@ -103,7 +107,7 @@ export function registerQuirks(program: Command): void {
     .action((opts: { root: string; quirks: string[]; json?: boolean }) => {
       const { table } = loadTables(opts.root, opts.quirks);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ sources: table.sources, entries: table.entries.map(entryJson) }, null, 1)}\n`);
+        process.stdout.write(jsonText({ sources: table.sources, entries: table.entries.map(entryJson) }));
         return;
       }
       const out: string[] = [];
@@ -113,7 +117,7 @@ export function registerQuirks(program: Command): void {
       }
       const where = defaultQuirksPath();
       out.push(...wrap(`(the built-in table is embedded in the agent${where ? `; its source is ${where}` : ''})`, WIDTH, ''));
-      process.stdout.write(`${out.join('\n')}\n`);
+      process.stdout.write(textBlock(out));
     });
 
   quirks
@@ -128,12 +132,17 @@ export function registerQuirks(program: Command): void {
       const idsPath = opts.pciIds ?? path.join(path.dirname(file), '..', '..', 'include', 'linux', 'pci_ids.h');
       const symbols = opts.pciIds !== undefined || fs.existsSync(idsPath) ? readDefines(readText(idsPath)) : {};
       const table: QuirkTable = opts.table ? tableFromFile(opts.table) : defaultTable();
+      // A file with no fixup declaration and no reset table is not quirks.c: comparing against it would
+      // report every entry of the table as removed upstream.
+      if (!/\bDECLARE_PCI_FIXUP_|\bpci_dev_reset_methods\s*\[/.test(text)) {
+        throw new CliError(`${file}: does not look like drivers/pci/quirks.c (no DECLARE_PCI_FIXUP_* line, no pci_dev_reset_methods[] table)`);
+      }
       const kernel = readKernelQuirks(text, symbols);
       const diff = diffKernel(table, kernel.quirks, file);
       const counts = { missing: 0, different: 0, removed: 0, moved: 0 };
       for (const i of diff.items) counts[i.kind]++;
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ file, kernelQuirks: kernel.quirks.length, matched: diff.matched, counts, items: diff.items, problems: kernel.problems }, null, 1)}\n`);
+        process.stdout.write(jsonText({ file, kernelQuirks: kernel.quirks.length, matched: diff.matched, counts, items: diff.items, problems: kernel.problems }));
       } else {
         const out: string[] = [];
         const titles = { missing: 'Missing from the table', different: 'Stated differently', removed: 'In the table, not in this file', moved: 'Citation out of date (same quirk, other line)' };
@@ -149,9 +158,14 @@ export function registerQuirks(program: Command): void {
         }
         for (const p of kernel.problems) out.push(...wrap(p, WIDTH, '! ', '  '));
         out.push(
-          `${file}: ${kernel.quirks.length} reset quirks; ${diff.matched} as the table states them; ${counts.missing} missing, ${counts.different} different, ${counts.removed} no longer in the file, ${counts.moved} moved.`,
+          ...wrap(
+            `${file}: ${kernel.quirks.length} reset quirks; ${diff.matched} as the table states them; ${counts.missing} missing, ${counts.different} different, ${counts.removed} no longer in the file, ${counts.moved} moved.`,
+            WIDTH,
+            '',
+            '  ',
+          ),
         );
-        process.stdout.write(`${out.join('\n')}\n`);
+        process.stdout.write(textBlock(out));
       }
       if (counts.missing + counts.different + counts.removed > 0) process.exitCode = EXIT.FAILED;
     });
