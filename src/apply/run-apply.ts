@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import { jsonText } from '../cli/json-out.js';
+import { textBlock } from '../text/escape.js';
+import { wrap } from '../text/wrap.js';
 import * as path from 'node:path';
 import type { PciAccess } from '../access/access.js';
 import { SysfsAccess } from '../access/sysfs.js';
@@ -91,7 +93,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     const guard = guardPlan(plan, scan, { captureKernel, allowLive: opts.allowLive === true, force });
     if (guard.kind === 'refuse') {
       log.error({ event: 'apply.refused', reason: 'live-system' }, guard.message);
-      io.err(`pci-reset-agent: ${guard.message}\n`);
+      io.err(textBlock(wrap(`pci-reset-agent: ${guard.message}`, 80, '', '  ')));
       return EXIT.APPLY_REFUSED_LIVE;
     }
     problems.push(...guard.notes);

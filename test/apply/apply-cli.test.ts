@@ -7,6 +7,7 @@ import { runCli } from '../helpers/run-cli.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 import { smallTree } from './trees.js';
 import type { ApplyReport } from '../../src/apply/apply-report.js';
+import { unwrap } from '../helpers/unwrap.js';
 
 /** Hash of every regular file under a directory (links not followed). */
 function treeHash(dir: string): string {
@@ -53,7 +54,7 @@ describe('apply --simulate', () => {
     const dir = live();
     const refused = await runCli(['apply', '--root', dir, '--simulate', '--virtual-time', '--no-registers']);
     expect(refused.code).toBe(EXIT.APPLY_REFUSED_LIVE);
-    expect(refused.stderr).toMatch(/this is a live system, and apply resets nothing here unless --allow-live/);
+    expect(unwrap(refused.stderr)).toMatch(/apply resets nothing on a live system\. To rehearse a kdump run here: --simulate --assume-capture-kernel; to reset functions with no driver bound: --allow-live/);
     const rehearsed = await runCli(['apply', '--root', dir, '--simulate', '--virtual-time', '--assume-capture-kernel', '--json', '--no-registers']);
     expect(rehearsed.code).toBe(EXIT.OK);
   });

@@ -13,6 +13,8 @@ let built: string | null = null;
  * what reaches stdout/stderr and the exit status are the real ones.
  */
 export function builtCli(): string {
+  // PRA_TEST_CLI=path/to/pci-reset-agent.mjs runs the tests against another build (an older commit's).
+  if (process.env.PRA_TEST_CLI) return process.env.PRA_TEST_CLI;
   if (built && fs.existsSync(built)) return built;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pra-cli-'));
   const r = spawnSync(process.execPath, [path.join(PROJECT, 'scripts/build-bundle.mjs'), '--outdir', dir, '--quiet'], { encoding: 'utf8' });

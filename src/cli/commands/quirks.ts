@@ -93,7 +93,8 @@ export function registerQuirks(program: Command): void {
         for (const e of specific) out.push(...entryLines(e));
       }
       if (generic) out.push('', ...wrap(`(${generic} entries for any vendor keyed on class or subsystem could match too: give --class and VVVV:DDDD:SVVV:SDDD to see them)`, WIDTH, ''));
-      out.push('', Object.keys(decided).length ? 'In force:' : 'In force: nothing (the planner follows the kernel\'s order and the capability bits)');
+      if (Object.keys(decided).length) out.push('', 'In force:');
+      else out.push('', ...wrap("In force: nothing (the planner follows the kernel's order and the capability bits)", WIDTH, '', '  '));
       for (const [k, v] of Object.entries(decided)) out.push(...wrap(`${k}: ${v}`, WIDTH, '  ', '    '));
       process.stdout.write(textBlock(out));
     });
