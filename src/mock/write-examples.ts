@@ -2,12 +2,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { laptopTree } from './examples/laptop.js';
 import { serverTree } from './examples/server.js';
+import { kdumpVmTree } from './examples/kdump-vm.js';
 import type { MockTree } from './tree-builder.js';
 
 /** The example trees shipped in examples/, by directory name. */
 export const EXAMPLES: Record<string, () => MockTree> = {
   server: serverTree,
   laptop: laptopTree,
+  'kdump-vm': kdumpVmTree,
 };
 
 /** Regenerate examples/ (`npm run examples`); a test checks the committed trees match. */

@@ -75,11 +75,23 @@ export function renderPlan(plan: Plan, scanResult: ScanResult): string {
 
   if (plan.steps.length) {
     out.push('', 'Steps (in order; the steps of one wave may run at the same time)');
-    for (const s of plan.steps) out.push(...renderStep(s));
+    // A reason every step gives (the IOMMU case) is said once, not under each step.
+    const shared = plan.steps.length > 1 ? plan.steps[0]!.reasons.filter((r) => plan.steps.every((s) => s.reasons.includes(r))) : [];
+    for (const r of shared) out.push(...wrap(r, WIDTH, 'every step: ', '    '));
+    for (const s of plan.steps) out.push(...renderStep(s, new Set(shared)));
   }
   if (plan.unresettable.length) {
     out.push('', `Unresettable (${plan.unresettable.length}): in scope, but no safe reset method`);
-    for (const u of plan.unresettable) out.push(...wrap(u.reason, WIDTH, `  ${u.bdf}  `, '      '));
+    // Functions with the same reason are listed together (a reason names its function: that part is cut).
+    const byReason = new Map<string, string[]>();
+    for (const u of plan.unresettable) {
+      const reason = u.reason.startsWith(`${u.bdf}: `) ? u.reason.slice(u.bdf.length + 2) : u.reason;
+      byReason.set(reason, [...(byReason.get(reason) ?? []), u.bdf]);
+    }
+    for (const [reason, bdfs] of byReason) {
+      if (bdfs.length === 1) out.push(...wrap(reason, WIDTH, `  ${bdfs[0]}  `, '      '));
+      else out.push(...wrap(`${bdfs.join(' ')}:`, WIDTH, '  ', '  '), ...wrap(reason, WIDTH, '      '));
+    }
   }
   if (plan.excluded.length) {
     out.push('', `Excluded (${plan.excluded.length}): out of scope`);
@@ -138,7 +150,7 @@ function describeMethod(s: PlanStep): string {
   }
 }
 
-function renderStep(s: PlanStep): string[] {
+function renderStep(s: PlanStep, shared: Set<string>): string[] {
   const total = s.waits.reduce((n, w) => n + w.ms, 0);
   const via = s.underlying && s.underlying !== s.method && !s.method.endsWith(`:${s.underlying}`) ? ` (${s.underlying})` : '';
   const lines = wrap(`#${s.id}  wave ${s.wave}  ${s.method}${via} on ${s.target}  (${total} ms of mandated waits)`, WIDTH, '', '    ');
@@ -146,7 +158,7 @@ function renderStep(s: PlanStep): string[] {
   if (s.saveRestore.length) lines.push(...wrap(`saves and restores config of: ${s.saveRestore.length === s.functions.length ? 'all of them' : s.saveRestore.join(' ')}`, WIDTH, '    ', '      '));
   if (s.waits.length) lines.push(...wrap(`waits: ${s.waits.map((w) => `${w.what} ${w.ms} ms`).join(', ')}`, WIDTH, '    ', '      '));
   if (s.fallbacks.length) lines.push(...wrap(`if it fails as not supported: ${s.fallbacks.join(', ')}`, WIDTH, '    ', '      '));
-  for (const r of s.reasons) lines.push(...wrap(r, WIDTH, '    - ', '      '));
+  for (const r of s.reasons) if (!shared.has(r)) lines.push(...wrap(r, WIDTH, '    - ', '      '));
   return lines;
 }
 

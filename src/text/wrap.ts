@@ -8,7 +8,10 @@ const MIN_ROOM = 24;
  * is made printable first (src/text/escape.ts), so its width is the width shown.
  */
 export function wrap(text: string, width: number, first: string, rest: string = ' '.repeat(first.length)): string[] {
-  const words = printable(text).split(' ').filter((w) => w !== '');
+  const shown = printable(text);
+  // A line that fits is kept as written (its double spaces too).
+  if (first.length + shown.length <= width && !shown.startsWith(' ')) return [first + shown];
+  const words = shown.split(' ').filter((w) => w !== '');
   const lines: string[] = [];
   let line = first;
   let empty = true;

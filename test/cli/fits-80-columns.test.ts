@@ -13,7 +13,7 @@ function widest(text: string): { width: number; line: string } {
   return best;
 }
 
-const TREES = ['examples/server', 'examples/laptop'];
+const TREES = ['examples/server', 'examples/laptop', 'examples/kdump-vm'];
 const FIXTURE_QUIRKS_C = 'test/quirks/fixtures/quirks-6.18.19-excerpt.c';
 
 /** Every command's human output on the example trees fits an 80-column console (issue 15.10). */
