@@ -12,7 +12,8 @@
 // a "not shipped" error that koffi's own fallback search reports. koffi is only ever loaded lazily (when the
 // IOMMU register read or VFIO runs), so a missing koffi.node never affects scan/plan.
 //
-// Usage: node scripts/build-bundle.mjs [--outdir DIR] [--quiet]
+// Usage: node scripts/build-bundle.mjs [--outdir DIR] [--quiet] [--packages FILE]
+//   --packages FILE  write the npm packages bundled (name, version, license: the .deb's copyright lists them)
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,6 +24,7 @@ const project = path.resolve(here, '..');
 const args = process.argv.slice(2);
 const outdir = path.resolve(args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : path.join(project, 'dist/bundle'));
 const quiet = args.includes('--quiet');
+const packagesFile = args.includes('--packages') ? path.resolve(args[args.indexOf('--packages') + 1]) : undefined;
 const outfile = path.join(outdir, 'pci-reset-agent.mjs');
 const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
 
@@ -87,6 +89,20 @@ fs.chmodSync(outfile, 0o755);
 // Native module for the lazily loaded FFI (koffi), beside the bundle.
 const koffiSrc = path.join(project, 'node_modules/koffi/build/koffi/linux_x64/koffi.node');
 if (fs.existsSync(koffiSrc)) fs.copyFileSync(koffiSrc, path.join(outdir, 'koffi.node'));
+
+// Which npm packages went into the bundle (and koffi, whose koffi.node ships beside it), for licensing.
+if (packagesFile) {
+  const dirs = new Set([path.join(project, 'node_modules/koffi')]);
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(path.resolve(project, m[1]));
+  }
+  const packages = [...dirs].sort().map((d) => {
+    const p = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8'));
+    return { name: p.name, version: p.version, license: p.license ?? 'UNKNOWN', author: typeof p.author === 'string' ? p.author : p.author?.name };
+  });
+  fs.writeFileSync(packagesFile, `${JSON.stringify(packages, null, 2)}\n`);
+}
 
 if (!quiet) {
   const size = (f) => fs.statSync(path.join(outdir, f)).size;
