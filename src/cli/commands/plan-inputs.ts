@@ -71,8 +71,8 @@ export async function gatherPlanInputs(opts: PlanOptions): Promise<PlanInputs> {
   const { root, access } = openRoot(opts.root);
   // In a capture kernel a broken admin table must not stop anything: fall back and say so loudly.
   const kdump = root.exists('proc/vmcore');
-  const { table, problems } = loadQuirks(root, { files: opts.quirks, kdump });
-  for (const p of problems) process.stderr.write(`pci-reset-agent: WARNING: ${printable(p)}\n`);
+  const { table, problems, warnings } = loadQuirks(root, { files: opts.quirks, kdump });
+  for (const p of [...problems, ...warnings]) process.stderr.write(`pci-reset-agent: WARNING: ${printable(p)}\n`);
   const scanResult = scan(access, opts.root, { flagsFor: kernelFlagsFor(table) });
   const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
   return { root, scan: scanResult, iommu, quirks: table, policy, problems };

@@ -9,11 +9,11 @@ import { DEFAULT_QUIRKS_TEXT } from '../../quirks/default-text.js';
 import { diffKernel } from '../../quirks/diff-kernel.js';
 import { readDefines, readKernelQuirks } from '../../quirks/kernel-source.js';
 import { formatFinding, lintTables, type LintSource } from '../../quirks/lint.js';
-import { adminSources, checkModes, defaultTable, loadQuirks, readHostTable, TableRefused } from '../../quirks/load.js';
+import { adminLintSources, defaultTable, lintSource, loadQuirks, readHostTable } from '../../quirks/load.js';
 import { lookup } from '../../quirks/match.js';
 import { formatActions, formatMatch, parseQuirks } from '../../quirks/parse.js';
 import { cite, type QuirkEntry, type QuirkSubject, type QuirkTable } from '../../quirks/quirk-types.js';
-import { textBlock } from '../../text/escape.js';
+import { printable, textBlock } from '../../text/escape.js';
 import { fit, wrap } from '../../text/wrap.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
@@ -27,24 +27,31 @@ export function registerQuirks(program: Command): void {
 
   quirks
     .command('lint')
-    .description('check tables: syntax, unknown methods, duplicate, shadowed and contradicting entries (exit 1 on errors)')
+    .description('check tables as loading does: trust, syntax, unknown methods, contradictions (exit 1 on errors); duplicates, shadowed entries (warnings)')
     .argument('[files...]', 'tables to check (default: the built-in table and ROOT/etc/pci-reset-agent/quirks.d)')
     .option('--root <dir>', 'directory that stands in for /', '/')
-    .action((files: string[], opts: { root: string }) => {
+    .option('--json', 'print the machine-readable result')
+    .action((files: string[], opts: { root: string; json?: boolean }) => {
+      const { root } = openRoot(opts.root);
       const sources: LintSource[] = [{ label: DEFAULT_QUIRKS_LABEL, text: DEFAULT_QUIRKS_TEXT, report: files.length === 0 }];
-      if (files.length === 0) {
-        const { root } = openRoot(opts.root);
-        sources.push(...lintAdminSources(root));
-      } else {
-        for (const f of files) sources.push(lintFile(f));
+      try {
+        if (files.length === 0) sources.push(...adminLintSources(root));
+        else for (const f of files) sources.push(lintSource(() => readHostTable(f, root), f));
+      } catch (err) {
+        if (err instanceof AccessError) throw new CliError(err.message);
+        throw err;
       }
       const { findings, entries } = lintTables(sources);
-      // One finding per line, `file:line:column: severity: message` as compilers print them, so editors
-      // and grep can use them: the one human view not wrapped to 80 columns (a path can be longer).
-      process.stdout.write(textBlock(findings.map(formatFinding)));
       const errors = findings.filter((f) => f.severity === 'error').length;
       const tables = sources.filter((s) => s.report).length;
-      process.stdout.write(`${tables} table${tables === 1 ? '' : 's'}, ${entries} entries: ${errors} error${errors === 1 ? '' : 's'}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}\n`);
+      if (opts.json) {
+        process.stdout.write(jsonText({ tables, entries, errors, warnings: findings.length - errors, findings }));
+      } else {
+        // One finding per line, `file:line:column: severity: message` as compilers print them, so editors
+        // and grep can use them: the one human view not wrapped to 80 columns (a path can be longer).
+        process.stdout.write(textBlock(findings.map(formatFinding)));
+        process.stdout.write(`${tables} table${tables === 1 ? '' : 's'}, ${entries} entries: ${errors} error${errors === 1 ? '' : 's'}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}\n`);
+      }
       if (errors > 0) process.exitCode = EXIT.FAILED;
     });
 
@@ -174,7 +181,9 @@ export function registerQuirks(program: Command): void {
 
 function loadTables(rootDir: string, files: string[]): { root: Root; table: QuirkTable } {
   const { root } = openRoot(rootDir);
-  return { root, table: loadQuirks(root, { files }).table };
+  const { table, warnings } = loadQuirks(root, { files });
+  for (const w of warnings) process.stderr.write(`pci-reset-agent: WARNING: ${printable(w)}\n`);
+  return { root, table };
 }
 
 function readText(file: string): string {
@@ -191,43 +200,6 @@ function tableFromFile(file: string): QuirkTable {
     return { entries, sources: [{ label: file, entries: entries.length }] };
   } catch (err) {
     throw new CliError((err as Error).message);
-  }
-}
-
-function lintFile(file: string): LintSource {
-  try {
-    const src = readHostTable(file, false);
-    let refused: string | undefined;
-    try {
-      checkModes(file, file, 'table');
-    } catch (err) {
-      if (err instanceof TableRefused) refused = err.message;
-      else throw err;
-    }
-    return { ...src, report: true, refused };
-  } catch (err) {
-    if (err instanceof TableRefused || err instanceof AccessError) throw new CliError(err.message);
-    throw err;
-  }
-}
-
-function lintAdminSources(root: Root): LintSource[] {
-  try {
-    return adminSources(root, false).map((s) => {
-      let refused: string | undefined;
-      if (root.isHostRoot) {
-        try {
-          checkModes(root.resolve(s.label.slice(1)), s.label, 'table');
-        } catch (err) {
-          if (err instanceof TableRefused) refused = err.message;
-          else throw err;
-        }
-      }
-      return { ...s, report: true, refused };
-    });
-  } catch (err) {
-    if (err instanceof TableRefused || err instanceof AccessError) throw new CliError(err.message);
-    throw err;
   }
 }
 
