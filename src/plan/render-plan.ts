@@ -1,8 +1,8 @@
-import { className } from '../pci/class-names.js';
+import { deviceLabel, NO_NAMES, type Naming } from '../pci/device-label.js';
 import type { ScanDevice, ScanResult } from '../scan/scan-result.js';
 import type { Plan, PlanStep } from './plan.js';
 import { textBlock } from '../text/escape.js';
-import { fit, wrap } from '../text/wrap.js';
+import { wrap } from '../text/wrap.js';
 
 const WIDTH = 80;
 
@@ -11,7 +11,7 @@ const WIDTH = 80;
  * fate under it (its step, the step that covers it, or why it is left alone), then every step with its
  * reasons, the unresettable functions and a summary of the excluded ones.
  */
-export function renderPlan(plan: Plan, scanResult: ScanResult): string {
+export function renderPlan(plan: Plan, scanResult: ScanResult, naming: Naming = NO_NAMES): string {
   const out: string[] = [];
   const stepOf = new Map<string, PlanStep>();
   for (const s of plan.steps) for (const f of s.functions) stepOf.set(f, s);
@@ -53,9 +53,9 @@ export function renderPlan(plan: Plan, scanResult: ScanResult): string {
   const walk = (d: ScanDevice, prefix: string, last: boolean): void => {
     if (seen.has(d.bdf)) return;
     seen.add(d.bdf);
-    out.push(fit(`${prefix}${last ? '└─ ' : '├─ '}${describe(d)}`, WIDTH));
     const inner = prefix + (last ? '   ' : '│  ');
     const kids = children.get(d.bdf) ?? [];
+    out.push(...wrap(describe(d, naming), WIDTH, `${prefix}${last ? '└─ ' : '├─ '}`, `${inner}${kids.length ? '│ ' : '  '}    `));
     const note = annotate(d);
     if (note) out.push(...wrap(note, WIDTH, `${inner}${kids.length ? '│ ' : '  '} `, `${inner}${kids.length ? '│ ' : '  '}    `));
     kids.forEach((k, i) => walk(k, inner, i === kids.length - 1));
@@ -162,9 +162,9 @@ function renderStep(s: PlanStep, shared: Set<string>): string[] {
   return lines;
 }
 
-function describe(d: ScanDevice): string {
+function describe(d: ScanDevice, naming: Naming): string {
   const ids = `${d.vendor ?? '????'}:${d.device ?? '????'}`;
-  const cls = d.class === null ? 'unknown class' : className(parseInt(d.class, 16));
+  const cls = deviceLabel(d, naming);
   const vf = d.physfn ? ' (VF)' : '';
   const driver = d.driver ? ` [${d.driver}]` : '';
   return `${d.bdf} ${ids} ${cls}${vf}${driver}`;

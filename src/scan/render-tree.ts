@@ -1,4 +1,4 @@
-import { className } from '../pci/class-names.js';
+import { deviceLabel, NO_NAMES, type Naming } from '../pci/device-label.js';
 import type { ScanDevice, ScanResult } from './scan-result.js';
 import { printable, textBlock } from '../text/escape.js';
 import { wrap } from '../text/wrap.js';
@@ -9,7 +9,7 @@ const WIDTH = 80;
  * The human view of a scan: a topology tree like `lspci -tv`, each function with its IDs, driver and the
  * reset methods that would work, plus anything wrong with it.
  */
-export function renderTree(result: ScanResult): string {
+export function renderTree(result: ScanResult, naming: Naming = NO_NAMES): string {
   const byBdf = new Map(result.devices.map((d) => [d.bdf, d]));
   const children = new Map<string | null, ScanDevice[]>();
   for (const d of result.devices) {
@@ -34,7 +34,7 @@ export function renderTree(result: ScanResult): string {
     const inner = prefix + (last ? '   ' : '│  ');
     const below = `${inner}${(children.get(d.bdf)?.length ?? 0) > 0 ? '│ ' : '  '}`;
     // Over 80 columns the line goes on under the function, indented past the branch.
-    const { head, reset } = describe(d);
+    const { head, reset } = describe(d, naming);
     const branch = `${prefix}${last ? '└─ ' : '├─ '}`;
     if (printable(branch + head + reset).length + 2 <= WIDTH) lines.push(`${branch}${head}  ${reset}`);
     else lines.push(...wrap(head, WIDTH, branch, `${below}    `), ...wrap(reset, WIDTH, `${below}    `));
@@ -54,9 +54,9 @@ export function renderTree(result: ScanResult): string {
   return textBlock(lines);
 }
 
-function describe(d: ScanDevice): { head: string; reset: string } {
+function describe(d: ScanDevice, naming: Naming): { head: string; reset: string } {
   const ids = `${d.vendor ?? '????'}:${d.device ?? '????'}`;
-  const cls = d.class === null ? 'unknown class' : className(parseInt(d.class, 16));
+  const cls = deviceLabel(d, naming);
   const kind = d.pcieType ? ` ${d.pcieType}` : '';
   const vf = d.physfn ? ` VF of ${d.physfn}` : d.virtfns.length ? ` ${d.virtfns.length} VFs` : '';
   const driver = d.driver ? ` [${d.driver}]` : '';

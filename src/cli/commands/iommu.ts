@@ -11,7 +11,7 @@ export function registerIommu(program: Command): void {
     .command('iommu')
     .description('which DMA case holds: is this a capture kernel, was translation on in the crashed kernel, is it on now, were tables copied (read-only)')
     .option('--root <dir>', 'directory that stands in for /', '/')
-    .option('--json', 'print the machine-readable document (schema in README)')
+    .option('--json', 'print the machine-readable document (schema in docs/json.md)')
     .option('--kmsg <file>', 'read this kernel log (a saved /dev/kmsg, dmesg or journal export) instead of ROOT/dev/kmsg')
     .option('--old-log <file>', 'read this file as the crashed kernel\'s log instead of running vmcore-dmesg')
     .option('--no-registers', 'do not read IOMMU registers through /dev/mem')

@@ -12,6 +12,7 @@ import type { ScanResult } from '../../scan/scan-result.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { openRoot } from '../open-root.js';
+import { NUMERIC_FLAGS, NUMERIC_HELP } from '../naming.js';
 import { printable } from '../../text/escape.js';
 import { requireNamedFiles } from '../named-files.js';
 
@@ -24,6 +25,7 @@ export interface PlanOptions {
   all?: boolean;
   waveSize: string;
   json?: boolean;
+  numeric?: boolean;
   kmsg?: string;
   oldLog?: string;
   registers: boolean;
@@ -39,7 +41,8 @@ export function addPlanOptions(cmd: Command): Command {
     .option('--exclude <selector>', 'never touch these, nor any bus reset that would reach them (repeatable, or comma-separated)', collect, [])
     .option('--all', 'reset in IOMMU case 1 too (stray DMA is harmless there, so nothing is reset by default)')
     .option('--wave-size <n>', 'most steps in one wave (steps of a wave may run at the same time)', String(DEFAULT_WAVE_SIZE))
-    .option('--json', 'print the machine-readable document (schema in README)')
+    .option('--json', 'print the machine-readable document (schema in docs/json.md)')
+    .option(NUMERIC_FLAGS, NUMERIC_HELP)
     .option('--kmsg <file>', 'read this kernel log instead of ROOT/dev/kmsg (IOMMU verdict)')
     .option('--old-log <file>', 'read this file as the crashed kernel\'s log (IOMMU verdict)')
     .option('--no-registers', 'do not read IOMMU registers through /dev/mem (IOMMU verdict)');
