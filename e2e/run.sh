@@ -85,4 +85,14 @@ rc=0
 timeout 900 node e2e/driver.mjs --kernel "$KDIR/boot/vmlinuz-$KVER" --images "$E2E/images" --out "$E2E/runs" \
     --scenarios "${PRA_E2E_SCENARIOS:-plain,kdump,kdump-strict}" --crashkernel "${PRA_E2E_CRASHKERNEL:-256M}" || rc=$?
 [[ $rc -ne 124 ]] || { echo "# e2e: the driver timed out after 900 s"; echo "e2e: 0 passed, 1 failed"; }
+
+# --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
+#        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
+if [[ ${PRA_E2E_DEBIAN:-no} != no ]]; then
+    log "Debian kdump-tools scenario (e2e/debian/run.sh)"
+    drc=0
+    PRA_E2E_DIR=$E2E timeout 2400 bash e2e/debian/run.sh || drc=$?
+    [[ $drc -ne 124 ]] || echo "e2e-debian: timed out after 2400 s"
+    [[ $drc -eq 0 ]] || rc=1
+fi
 exit "$rc"
