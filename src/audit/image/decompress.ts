@@ -103,7 +103,9 @@ async function unzstd(input: Uint8Array, emit: (c: Uint8Array) => void): Promise
 }
 
 async function unxz(input: Uint8Array, emit: (c: Uint8Array) => void): Promise<void> {
-  const { XzReadableStream } = await import('xz-decompress');
+  // A webpack UMD module: Node's ESM loader sees only `default`; bundlers and vitest give the named export.
+  const mod = (await import('xz-decompress')) as typeof import('xz-decompress') & { default?: typeof import('xz-decompress') };
+  const XzReadableStream = mod.XzReadableStream ?? mod.default!.XzReadableStream;
   let i = 0;
   const source = new ReadableStream<Uint8Array>({
     pull(controller) {

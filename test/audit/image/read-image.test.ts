@@ -93,6 +93,14 @@ describe('kdump image reader', () => {
     await expect(readImageFile(dir, { label: 'dir' })).rejects.toThrow('dir: not a regular file');
   });
 
+  it('xz-decompress under Node\'s own ESM loader (the tsc build): named export only through default', () => {
+    // decompress.ts takes `XzReadableStream ?? default.XzReadableStream`; vitest and esbuild give the
+    // named export, plain node does not (a webpack UMD module), which broke `npm start -- audit` once.
+    const script = "const m = await import('xz-decompress'); const X = m.XzReadableStream ?? m.default.XzReadableStream; process.stdout.write(typeof X + ' ' + typeof m.XzReadableStream);";
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8' });
+    expect(out.split(' ')[0]).toBe('function');
+  });
+
   it('recognises the kernel\'s compressions by magic', () => {
     expect(detectCompression(Uint8Array.from([0x28, 0xb5, 0x2f, 0xfd]))).toBe('zstd');
     expect(detectCompression(Uint8Array.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))).toBe('xz');
