@@ -33,6 +33,7 @@ async function mainBench(): Promise<void> {
     await optional('plan', './plan.js', 'benchPlan'),
     await optional('apply (simulator, real-time waits)', './apply.js', 'benchApply'),
     await optional('reliability', './reliability.js', 'benchReliability'),
+    await optional('hostile inputs', './hostile.js', 'benchHostile'),
     await optional('audit', './audit.js', 'benchAudit'),
   ];
   const only = process.argv.slice(2);
