@@ -12,9 +12,11 @@
 // a "not shipped" error that koffi's own fallback search reports. koffi is only ever loaded lazily (when the
 // IOMMU register read or VFIO runs), so a missing koffi.node never affects scan/plan.
 //
-// Usage: node scripts/build-bundle.mjs [--outdir DIR] [--quiet] [--sourcemap] [--metafile FILE]
+// Usage: node scripts/build-bundle.mjs [--outdir DIR] [--quiet] [--packages FILE] [--sourcemap] [--metafile FILE]
+//   --packages FILE  write the npm packages bundled (name, version, license: the .deb's copyright lists them)
 //   --sourcemap      also write pci-reset-agent.mjs.map (not shipped: for CPU profiles, bench/overhead.ts)
-//   --metafile FILE  esbuild's metafile (which input contributes how many bytes), for bench/bundle-size.ts
+//   --metafile FILE  esbuild's metafile (which input contributes how many bytes)
+//   --eager-start    without the lazy-start plugin below (for measuring what it saves)
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,6 +27,7 @@ const project = path.resolve(here, '..');
 const args = process.argv.slice(2);
 const outdir = path.resolve(args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : path.join(project, 'dist/bundle'));
 const quiet = args.includes('--quiet');
+const packagesFile = args.includes('--packages') ? path.resolve(args[args.indexOf('--packages') + 1]) : undefined;
 const sourcemap = args.includes('--sourcemap');
 const metafileOut = args.includes('--metafile') ? path.resolve(args[args.indexOf('--metafile') + 1]) : null;
 const outfile = path.join(outdir, 'pci-reset-agent.mjs');
@@ -111,7 +114,7 @@ const result = await esbuild.build({
   target: 'node20',
   format: 'esm',
   banner: { js: banner },
-  plugins: [koffiRequire, koffiNative, ...(process.env.PRA_BUNDLE_EAGER === '1' ? [] : [lazyStart])],
+  plugins: [koffiRequire, koffiNative, ...(args.includes('--eager-start') ? [] : [lazyStart])],
   // pino's optional pretty-printer is a dev tool, never present in an image.
   external: ['pino-pretty'],
   legalComments: 'eof',
@@ -125,6 +128,20 @@ if (metafileOut) fs.writeFileSync(metafileOut, JSON.stringify(result.metafile));
 // Native module for the lazily loaded FFI (koffi), beside the bundle.
 const koffiSrc = path.join(project, 'node_modules/koffi/build/koffi/linux_x64/koffi.node');
 if (fs.existsSync(koffiSrc)) fs.copyFileSync(koffiSrc, path.join(outdir, 'koffi.node'));
+
+// Which npm packages went into the bundle (and koffi, whose koffi.node ships beside it), for licensing.
+if (packagesFile) {
+  const dirs = new Set([path.join(project, 'node_modules/koffi')]);
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (m) dirs.add(path.resolve(project, m[1]));
+  }
+  const packages = [...dirs].sort().map((d) => {
+    const p = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8'));
+    return { name: p.name, version: p.version, license: p.license ?? 'UNKNOWN', author: typeof p.author === 'string' ? p.author : p.author?.name };
+  });
+  fs.writeFileSync(packagesFile, `${JSON.stringify(packages, null, 2)}\n`);
+}
 
 if (!quiet) {
   const size = (f) => fs.statSync(path.join(outdir, f)).size;

@@ -103,7 +103,9 @@ pra_shim_module() {
         derror "module-setup.sh check() returned $rc"
         return 1
     fi
-    installkernel
-    install
+    # dracut 059's order (dracut.sh, "source our modules"): install(), whose status dracut ignores, then
+    # installkernel(), whose failure stops the build.
+    install || :
+    installkernel || { derror "installkernel failed in module $moddir"; rm -rf "$DRACUT_TMPDIR"; return 1; }
     rm -rf "$DRACUT_TMPDIR"
 }

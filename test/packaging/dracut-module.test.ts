@@ -10,7 +10,7 @@ import { tmpDir } from '../helpers/tmp-root.js';
  * install), through the helper shim the e2e image builder uses, into a scratch initdir. A stand-in "node"
  * (/usr/bin/true: links only glibc) keeps the squashfs step to a fraction of a second.
  */
-function runModule(opts: { inKdump: boolean; systemd?: boolean; squash?: boolean; libdir?: string }) {
+function runModule(opts: { inKdump: boolean; systemd?: boolean; squash?: 'yes' | 'no' | 'fallback' | boolean; libdir?: string; path?: string }) {
   const work = tmpDir();
   const initdir = path.join(work, 'initrd');
   const libdir = opts.libdir ?? path.join(work, 'lib');
@@ -28,14 +28,16 @@ function runModule(opts: { inKdump: boolean; systemd?: boolean; squash?: boolean
     rc=0; check || rc=$?
     echo "check=$rc"
     [ "$rc" = 0 ] || [ "$rc" = 255 ] || exit 0
-    installkernel
-    install
+    # dracut 059's order and rule: install()'s status is ignored, installkernel() failing stops the build.
+    install || :
+    installkernel || { echo "build failed"; exit 1; }
   `;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PCI_RESET_AGENT_LIBDIR: libdir,
     PCI_RESET_AGENT_NODE: '/usr/bin/true',
-    PCI_RESET_AGENT_SQUASH: opts.squash === false ? 'no' : 'yes',
+    PCI_RESET_AGENT_SQUASH: opts.squash === false ? 'no' : opts.squash === undefined || opts.squash === true ? 'yes' : opts.squash,
+    ...(opts.path !== undefined ? { PATH: opts.path } : {}),
     PCI_RESET_AGENT_SQUASH_COMP: 'gzip',
     PRA_SHIM_SYSTEMD: opts.systemd ? 'yes' : 'no',
     PRA_SHIM_MANIFEST: path.join(work, 'manifest'),
@@ -99,6 +101,38 @@ describe('dracut module 95pci-reset-agent', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.files).toContain('/usr/bin/node');
     expect(r.files).not.toContain('/usr/lib/pci-reset-agent/node.squashfs');
+  });
+
+  it('PCI_RESET_AGENT_SQUASH=no warns with the measured crashkernel a plain node needs', () => {
+    const r = runModule({ inKdump: true, squash: false });
+    expect(r.stderr).toMatch(/uncompressed .*crashkernel=320M or more/);
+  });
+
+  describe('no mksquashfs on the host (a PATH without it)', () => {
+    // A PATH of links to everything the module and the shim call, except mksquashfs.
+    function pathWithoutMksquashfs(): string {
+      const bin = tmpDir();
+      for (const tool of ['bash', 'sh', 'ldd', 'awk', 'strip', 'cp', 'chmod', 'mkdir', 'rm', 'install', 'readlink', 'mktemp', 'cat', 'ln', 'dirname', 'sed', 'grep', 'true', 'mount', 'umount', 'timeout', 'modprobe', 'tail']) {
+        const p = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+        if (p) fs.symlinkSync(p, path.join(bin, tool));
+      }
+      return bin;
+    }
+
+    it('fails the image build, saying why and what a plain node would need', () => {
+      const r = runModule({ inKdump: true, path: pathWithoutMksquashfs() });
+      expect(r.status).not.toBe(0);
+      expect(r.stdout).toMatch(/build failed/);
+      expect(r.stderr).toMatch(/mksquashfs not found \(install squashfs-tools\)\. Node uncompressed would need crashkernel=320M/);
+      expect(r.files).not.toContain('/usr/bin/node');
+    });
+
+    it('PCI_RESET_AGENT_SQUASH=fallback: a plain node, loudly, with the crashkernel it now needs', () => {
+      const r = runModule({ inKdump: true, squash: 'fallback', path: pathWithoutMksquashfs() });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/mksquashfs not found.*UNCOMPRESSED, the capture kernel now needs crashkernel=320M/);
+      expect(r.files).toContain('/usr/bin/node');
+    });
   });
 
   it('the runner is inert outside a capture kernel and always exits 0', () => {

@@ -23,6 +23,41 @@ describe('scripts/install-dracut.sh', () => {
     expect(fs.readdirSync(dest).sort()).toEqual(['etc', 'usr']);
   });
 
+  it('PREFIX=/usr/local: the agent under /usr/local, the module still where dracut reads modules, pointing at it', () => {
+    const bundle = tmpDir();
+    fs.writeFileSync(path.join(bundle, 'pci-reset-agent.mjs'), '#!/usr/bin/env -S node --max-semi-space-size=1\n');
+    const dest = tmpDir();
+    const r = spawnSync('sh', [path.join(PROJECT, 'scripts/install-dracut.sh')], { encoding: 'utf8', env: { ...process.env, DESTDIR: dest, BUNDLE: bundle, PREFIX: '/usr/local' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dest, 'usr/local/lib/dracut'))).toBe(false);
+    const setup = fs.readFileSync(path.join(dest, 'usr/lib/dracut/modules.d/95pci-reset-agent/module-setup.sh'), 'utf8');
+    expect(setup).toContain(': "${PCI_RESET_AGENT_LIBDIR:=/usr/local/lib/pci-reset-agent}"');
+    expect(fs.existsSync(path.join(dest, 'usr/local/lib/pci-reset-agent/pci-reset-agent.mjs'))).toBe(true);
+  });
+
+  it('warns when DRACUTMODDIR is somewhere dracut does not read', () => {
+    const bundle = tmpDir();
+    fs.writeFileSync(path.join(bundle, 'pci-reset-agent.mjs'), '#!/usr/bin/env node\n');
+    const r = spawnSync('sh', [path.join(PROJECT, 'scripts/install-dracut.sh')], { encoding: 'utf8', env: { ...process.env, DESTDIR: tmpDir(), BUNDLE: bundle, DRACUTMODDIR: '/usr/local/lib/dracut/modules.d' } });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/WARNING: DRACUTMODDIR=\/usr\/local\/lib\/dracut\/modules\.d is not where dracut reads modules/);
+  });
+
+  it("the launcher runs node with the bundle's shebang options, and so does the kdump runner", () => {
+    const bundle = tmpDir();
+    fs.writeFileSync(path.join(bundle, 'pci-reset-agent.mjs'), '#!/usr/bin/env -S node --max-semi-space-size=1\n');
+    const dest = tmpDir();
+    const r = spawnSync('sh', [path.join(PROJECT, 'scripts/install-dracut.sh')], { encoding: 'utf8', env: { ...process.env, DESTDIR: dest, BUNDLE: bundle } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dest, 'usr/sbin/pci-reset-agent'), 'utf8')).toMatch(/^exec node --max-semi-space-size=1 "\/usr\/lib\/pci-reset-agent\/pci-reset-agent\.mjs" "\$@"$/m);
+    // The real entry's shebang (what esbuild keeps as the bundle's first line) and the runner's default.
+    const shebang = fs.readFileSync(path.join(PROJECT, 'src/cli/bin.ts'), 'utf8').split('\n')[0]!;
+    const opts = /^#!\/usr\/bin\/env -S node (.*)$/.exec(shebang)?.[1];
+    expect(opts).toBeTruthy();
+    const runner = fs.readFileSync(path.join(PROJECT, 'systemd/dracut/95pci-reset-agent/pci-reset-agent-kdump.sh'), 'utf8');
+    expect(runner).toContain(`PRA_NODE_OPTIONS="${opts}"`);
+  });
+
   it('fails with one clear line when the bundle was not built', () => {
     const r = spawnSync('sh', [path.join(PROJECT, 'scripts/install-dracut.sh')], { encoding: 'utf8', env: { ...process.env, DESTDIR: tmpDir(), BUNDLE: '/nonexistent' } });
     expect(r.status).toBe(1);

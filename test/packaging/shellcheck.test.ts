@@ -9,6 +9,8 @@ const FILES: Array<[string, 'sh' | 'bash']> = [
   ['systemd/dracut/95pci-reset-agent/module-setup.sh', 'bash'],
   ['systemd/dracut/95pci-reset-agent/pci-reset-agent-kdump.sh', 'sh'],
   ['systemd/dracut/95pci-reset-agent/pci-reset-agent-pre-udev.sh', 'sh'],
+  ['systemd/initramfs-tools/hooks/pci-reset-agent', 'sh'],
+  ['systemd/initramfs-tools/scripts/init-top/pci-reset-agent', 'sh'],
   ['scripts/install-dracut.sh', 'sh'],
   ['e2e/guest/init', 'sh'],
   ['e2e/run.sh', 'bash'],

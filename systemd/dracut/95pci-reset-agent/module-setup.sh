@@ -10,14 +10,16 @@
 #   systemd images: pci-reset-agent.service, wanted by sysinit.target, ordered before udev's coldplug;
 #   other images:   the pre-udev hook 40-pci-reset-agent.sh. Never both.
 # node: by default node and its non-glibc libraries go into a compressed squashfs image that the runner
-# loop-mounts, so the unpacked initramfs grows by ~30 MB instead of ~90 MB and crashkernel=256M suffices
-# (PCI_RESET_AGENT_SQUASH=no, or no mksquashfs on the host: node is installed as a plain binary).
+# loop-mounts, so the unpacked initramfs grows by ~30 MB instead of ~105 MB and crashkernel=256M suffices.
+# Without mksquashfs (or when it fails) the image build FAILS: a plain node silently loses the dump at
+# crashkernel=256M. PCI_RESET_AGENT_SQUASH=no (always plain) or =fallback (plain only when squashfs cannot
+# be built) accept that, with a warning naming the crashkernel= the capture kernel then needs.
 #
 # Host settings (environment of mkdumprd/dracut):
 #   PCI_RESET_AGENT_LIBDIR   where the bundle is installed (default /usr/lib/pci-reset-agent)
 #   PCI_RESET_AGENT_ETCDIR   the admin's kdump.conf and quirks.d/ (default /etc/pci-reset-agent)
 #   PCI_RESET_AGENT_NODE     node binary to ship (default: node on PATH)
-#   PCI_RESET_AGENT_SQUASH   yes|no (default yes)
+#   PCI_RESET_AGENT_SQUASH   yes|fallback|no (default yes)
 #   PCI_RESET_AGENT_SQUASH_COMP   mksquashfs compressor arguments (default "xz -Xbcj x86")
 #
 # dracut provides: $initdir $moddir $systemdsystemunitdir $DRACUT_TMPDIR and the inst_* helpers.
@@ -25,6 +27,10 @@
 
 # Where the agent lives in the image (the runner's PRA_LIB), and where install() takes it from on the host.
 PRA_IMAGE_LIBDIR=/usr/lib/pci-reset-agent
+# Smallest crashkernel= that completed the whole e2e capture run with node as a plain file in the image
+# (256M failed: "Initramfs unpacking failed: write error"). The same figure as src/footprint/measured.ts and
+# docs/kdump.md; test/packaging checks they agree.
+PRA_PLAIN_NODE_CRASHKERNEL=320M
 pra_libdir() { echo "${PCI_RESET_AGENT_LIBDIR:-$PRA_IMAGE_LIBDIR}"; }
 pra_node() { echo "${PCI_RESET_AGENT_NODE:-$(command -v node)}"; }
 
@@ -60,16 +66,36 @@ depends() {
 }
 
 installkernel() {
+    # install() could not put node in the image (it said why): fail the whole build rather than ship a
+    # kdump image whose agent cannot run or whose unpacked size loses the dump.
+    if [[ -n ${_pra_install_failed-} ]]; then
+        derror "pci-reset-agent: failing the image build (see the error above)"
+        return 1
+    fi
     # For the loop-mounted node image; both are modules in distribution kernels.
     instmods loop squashfs
 }
 
 # node and its libraries. glibc's own libraries stay plain files in the image (the loader must match
 # them, and the rest of the image uses them too); everything else node links goes into the squashfs.
+# Returns 1 (and says why) when node cannot go in as configured; install() then fails the build.
 pra_install_node() {
-    local node stage lib comp
+    local node stage lib comp squash why
     node=$(pra_node)
-    if [[ ${PCI_RESET_AGENT_SQUASH:-yes} != no ]] && command -v mksquashfs > /dev/null 2>&1; then
+    squash=${PCI_RESET_AGENT_SQUASH:-yes}
+    case $squash in
+        yes | fallback) ;;
+        no)
+            dwarn "pci-reset-agent: node installed uncompressed (PCI_RESET_AGENT_SQUASH=no): the capture kernel needs crashkernel=$PRA_PLAIN_NODE_CRASHKERNEL or more"
+            inst_binary "$node" /usr/bin/node
+            return
+            ;;
+        *)
+            derror "pci-reset-agent: PCI_RESET_AGENT_SQUASH=$squash: expected yes, fallback or no"
+            return 1
+            ;;
+    esac
+    if command -v mksquashfs > /dev/null 2>&1; then
         stage="$DRACUT_TMPDIR/pci-reset-agent-node"
         rm -rf "$stage"
         mkdir -p "$stage/bin" "$stage/lib"
@@ -91,9 +117,17 @@ pra_install_node() {
             return 0
         fi
         rm -rf "$stage"
-        dwarn "pci-reset-agent: mksquashfs failed; installing node uncompressed (needs crashkernel >= 384M)"
+        why="mksquashfs failed (compressor: $comp)"
+    else
+        why="mksquashfs not found (install squashfs-tools)"
     fi
-    inst_binary "$node" /usr/bin/node
+    if [[ $squash == fallback ]]; then
+        dwarn "pci-reset-agent: $why; PCI_RESET_AGENT_SQUASH=fallback: node installed UNCOMPRESSED, the capture kernel now needs crashkernel=$PRA_PLAIN_NODE_CRASHKERNEL or more"
+        inst_binary "$node" /usr/bin/node
+        return
+    fi
+    derror "pci-reset-agent: $why. Node uncompressed would need crashkernel=$PRA_PLAIN_NODE_CRASHKERNEL or more; set PCI_RESET_AGENT_SQUASH=fallback to accept that, or =no"
+    return 1
 }
 
 install() {
@@ -112,7 +146,9 @@ install() {
             [[ -f $f ]] && inst_simple "$f" "/etc/pci-reset-agent/${f#"$etcdir"/}"
         done
     fi
-    pra_install_node
+    # dracut ignores install()'s status but stops the build when installkernel() fails; installkernel()
+    # runs right after install() in the same shell (dracut.sh, "source our modules"), so it reports this.
+    pra_install_node || { _pra_install_failed=node; return 1; }
 
     inst_simple "$moddir/pci-reset-agent-kdump.sh" /usr/libexec/pci-reset-agent/pci-reset-agent-kdump
     chmod 0755 "$initdir/usr/libexec/pci-reset-agent/pci-reset-agent-kdump"
