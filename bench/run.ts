@@ -29,6 +29,7 @@ async function optional(title: string, modulePath: string, exportName: string): 
 async function mainBench(): Promise<void> {
   const sections: Section[] = [
     { title: 'scan vs lspci', run: () => benchScan() },
+    await optional('scan guard (bundle and installed launcher)', './scan-guard.js', 'benchScanGuard'),
     await optional('iommu', './iommu.js', 'benchIommu'),
     await optional('plan', './plan.js', 'benchPlan'),
     await optional('apply (simulator, real-time waits)', './apply.js', 'benchApply'),
