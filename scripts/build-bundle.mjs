@@ -17,6 +17,7 @@
 //   --sourcemap      also write pci-reset-agent.mjs.map (not shipped: for CPU profiles, bench/overhead.ts)
 //   --metafile FILE  esbuild's metafile (which input contributes how many bytes)
 //   --eager-start    without the lazy-start plugin below (for measuring what it saves)
+//   --cjs            a CommonJS pci-reset-agent.cjs instead (bench/cold-start.ts: code cache, startup snapshot)
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,7 +31,8 @@ const quiet = args.includes('--quiet');
 const packagesFile = args.includes('--packages') ? path.resolve(args[args.indexOf('--packages') + 1]) : undefined;
 const sourcemap = args.includes('--sourcemap');
 const metafileOut = args.includes('--metafile') ? path.resolve(args[args.indexOf('--metafile') + 1]) : null;
-const outfile = path.join(outdir, 'pci-reset-agent.mjs');
+const cjs = args.includes('--cjs');
+const outfile = path.join(outdir, cjs ? 'pci-reset-agent.cjs' : 'pci-reset-agent.mjs');
 const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
 
 const koffiNative = {
@@ -105,15 +107,16 @@ const banner = [
 
 // Only our own files are replaced: --outdir may be a directory that holds other things.
 fs.mkdirSync(outdir, { recursive: true });
-for (const f of ['pci-reset-agent.mjs', 'pci-reset-agent.mjs.map', 'koffi.node']) fs.rmSync(path.join(outdir, f), { force: true });
+for (const f of [path.basename(outfile), `${path.basename(outfile)}.map`, 'koffi.node']) fs.rmSync(path.join(outdir, f), { force: true });
 const result = await esbuild.build({
   entryPoints: [path.join(project, 'src/cli/bin.ts')],
   outfile,
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
-  banner: { js: banner },
+  format: cjs ? 'cjs' : 'esm',
+  // CommonJS has require, __filename and __dirname of its own: only the comment lines of the banner.
+  banner: { js: cjs ? banner.split('\n').filter((l) => l.startsWith('//')).join('\n') : banner },
   plugins: [koffiRequire, koffiNative, ...(args.includes('--eager-start') ? [] : [lazyStart])],
   // pino's optional pretty-printer is a dev tool, never present in an image.
   external: ['pino-pretty'],
