@@ -32,7 +32,7 @@ interface ApplyRun {
  * counts there), each wave as long as its longest step's recorded waits, summed over the waves.
  */
 function criticalPathMs(bundle: string, root: string): { ms: number; steps: number; waves: number; functions: number } {
-  const r = spawnSync(process.execPath, [...NODE_FLAGS, bundle, 'apply', '--simulate', '--virtual-time', '--assume-capture-kernel', '--deadline', '600000', '--root', root, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = runToFiles([...NODE_FLAGS, bundle, 'apply', '--simulate', '--virtual-time', '--assume-capture-kernel', '--deadline', '600000', '--root', root, '--json'], root);
   const rep = JSON.parse(r.stdout) as { steps: { wave: number; functions: string[]; waits: { ms: number }[] }[] };
   const waves = new Map<number, number>();
   for (const s of rep.steps) waves.set(s.wave, Math.max(waves.get(s.wave) ?? 0, s.waits.reduce((a, w) => a + w.ms, 0)));
@@ -41,18 +41,13 @@ function criticalPathMs(bundle: string, root: string): { ms: number; steps: numb
 
 /** One real-time `apply --simulate` of the bundle, as the kdump runner starts it; phases from its own log. */
 function applyOnce(bundle: string, root: string, extraNodeFlags: string[] = []): ApplyRun {
-  const haveTime = fs.existsSync(TIME);
   const argv = [...NODE_FLAGS, ...extraNodeFlags, bundle, 'apply', '--simulate', '--assume-capture-kernel', '--deadline', '600000', '--root', root, '--json'];
   const t0 = Date.now();
-  const r = spawnSync(haveTime ? TIME : process.execPath, haveTime ? ['-f', '@@time %e %U %S %M', process.execPath, ...argv] : argv, {
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-    env: { ...process.env, UV_THREADPOOL_SIZE: '32' },
-  });
+  const r = runToFiles(argv, root);
   const wallMs = Date.now() - t0;
   if (r.status !== 0) throw new Error(`apply --simulate exited ${r.status}: ${r.stderr.slice(-300)}`);
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('{'));
-  const tm = /@@time ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+  const tm = /@@time ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.time);
   const events = lines.map((l) => JSON.parse(l) as { event?: string; time?: string });
   const at = (e: string): number => {
     const ev = events.find((x) => x.event === e);
@@ -72,6 +67,24 @@ function applyOnce(bundle: string, root: string, extraNodeFlags: string[] = []):
     exitMs: wallMs - end,
     logLines: lines.length,
   };
+}
+
+/**
+ * Node with its output in files, not pipes: the agent leaves LINGER_MS after its work whatever is still
+ * queued for a pipe (src/cli/exit-when-done.ts), and a loaded machine's reader may not have drained a
+ * 2 MB report by then. GNU time's figures go to a third file.
+ */
+function runToFiles(argv: string[], root: string): { status: number | null; stdout: string; stderr: string; time: string } {
+  const base = `${root}.run`;
+  const fds = ['out', 'err'].map((x) => fs.openSync(`${base}.${x}`, 'w'));
+  const haveTime = fs.existsSync(TIME);
+  const r = spawnSync(haveTime ? TIME : process.execPath, haveTime ? ['-o', `${base}.time`, '-f', '@@time %e %U %S %M', process.execPath, ...argv] : argv, {
+    stdio: ['ignore', fds[0]!, fds[1]!],
+    env: { ...process.env, UV_THREADPOOL_SIZE: '32' },
+  });
+  for (const fd of fds) fs.closeSync(fd);
+  const read = (x: string): string => (fs.existsSync(`${base}.${x}`) ? fs.readFileSync(`${base}.${x}`, 'utf8') : '');
+  return { status: r.status, stdout: read('out'), stderr: read('err'), time: read('time') };
 }
 
 function medianBy<T>(xs: T[], key: (x: T) => number): number {
