@@ -404,3 +404,113 @@ export function checkKdump(run, { devmem }) {
   if (mem) metrics.captureMemTotalKb = Number(mem[1]);
   return { checks: c.list, metrics: { ...metrics, ...bootTimes(run) } };
 }
+
+/**
+ * One scenario of the IOMMU matrix (issue 13): the crash and capture are real, and the verdict must be the
+ * case the scenario set up. `exp`: { case, unit (dmar0, ivhd0, null), copied (the unit's tablesCopied),
+ * line (a capture-kernel dmesg line that must be there), note (a unit note), passthroughBefore,
+ * allReset (every planned step ok; the time after the capture kernel's start is reported) }.
+ */
+export function checkIommuScenario(run, exp) {
+  const c = new Checks();
+  const metrics = {};
+  const lines = dmesgLines(run);
+  c.add('first kernel loaded the capture kernel (kexec -p) and crashed; capture kernel up', () => {
+    const k = art(run, 'kexec.txt');
+    if (!/^rc=0 loaded=1/.test(k)) fail(k.slice(0, 200));
+    if (!run.lines.some((l) => /^@@ CAPTURE KERNEL UP/.test(l.text))) fail('no "@@ CAPTURE KERNEL UP"');
+    return k.split(' append=')[1]?.trim().slice(0, 160);
+  });
+  if (exp.line) {
+    c.add(`capture kernel log has ${exp.line}`, () => {
+      const l = lines.find((x) => exp.line.test(x));
+      if (!l) fail(`not in dmesg; IOMMU lines: ${lines.filter((x) => /DMAR|AMD-Vi|iommu/i.test(x)).slice(0, 12).map((x) => x.replace(/^\[[^\]]*\]\s*/, '')).join(' | ')}`);
+      return l.replace(/^\[[^\]]*\]\s*/, '');
+    });
+  }
+  let finished = -1;
+  c.add('the pre-udev hook ran the agent, status 0', () => {
+    finished = lines.findIndex((l) => /pci-reset-agent: finished status=/.test(l));
+    if (finished < 0) fail(`no "pci-reset-agent: finished"; runner log: ${(run.artifacts['kdump.log'] ?? '').slice(-400)}`);
+    const m = /finished status=(\d+) start=([\d.]+)s end=([\d.]+)s/.exec(lines[finished]);
+    metrics.agentStatus = Number(m[1]);
+    metrics.runnerStartUptimeS = Number(m[2]);
+    metrics.runnerEndUptimeS = Number(m[3]);
+    if (metrics.agentStatus !== 0) fail(lines[finished]);
+    return `runner ${(metrics.runnerEndUptimeS - metrics.runnerStartUptimeS).toFixed(2)}s`;
+  });
+  let io;
+  c.add(`iommu --json: case ${exp.case}`, () => {
+    io = jsonOf(run, 'iommu');
+    metrics.case = io.case;
+    if (io.captureKernel !== true) fail(`captureKernel=${io.captureKernel}`);
+    if (io.case !== exp.case) fail(`case ${io.case}; missing: ${JSON.stringify(io.missing).slice(0, 600)}; units: ${JSON.stringify(io.units.map((u) => ({ name: u.name, case: u.case, before: u.basis.before, now: u.basis.now })))}`);
+    return `units: ${io.units.map((u) => `${u.name} case ${u.case} before=${u.translationEnabledBefore} now=${u.translationEnabledNow} copied=${u.tablesCopied}${u.oldTables ? ` oldTables=${u.oldTables}` : ''}`).join('; ') || 'none'}`;
+  });
+  c.add(exp.unit ? `iommu: unit ${exp.unit}, tablesCopied=${exp.copied}` : 'iommu: no unit, no IOMMU on the machine', () => {
+    if (!io) fail('no iommu report');
+    if (!exp.unit) {
+      if (io.units.length) fail(`units: ${io.units.map((u) => u.name).join(', ')}`);
+      return io.evidence.find((e) => /no IOMMU/.test(e.fact))?.fact ?? 'no units';
+    }
+    const u = io.units.find((x) => x.name === exp.unit);
+    if (!u) fail(`no ${exp.unit}: ${io.units.map((x) => x.name).join(', ')}`);
+    if (u.tablesCopied !== exp.copied) fail(`tablesCopied=${u.tablesCopied} (basis ${u.basis.tablesCopied})`);
+    if (exp.note && !(u.notes ?? []).some((n) => exp.note.test(n))) fail(`no note ${exp.note}: ${JSON.stringify(u.notes)}`);
+    return `before: ${u.basis.before}`.slice(0, 240);
+  });
+  if (exp.passthroughBefore !== undefined) {
+    c.add(`iommu: passthrough before=${exp.passthroughBefore}, devices flagged`, () => {
+      if (!io) fail('no iommu report');
+      if (io.passthrough.before !== exp.passthroughBefore) fail(JSON.stringify(io.passthrough));
+      const flagged = io.devices.filter((d) => d.passthrough === true).length;
+      if (exp.passthroughBefore && flagged === 0) fail('no device flagged passthrough');
+      return `${JSON.stringify(io.passthrough.basis)}; ${flagged} device(s) flagged`;
+    });
+  }
+  let rep;
+  let plan;
+  c.add(exp.case === '1' ? 'case 1: the plan resets nothing, the report has no step' : 'report.json: every planned step ran and ended ok', () => {
+    rep = JSON.parse(art(run, 'report.json'));
+    plan = jsonOf(run, 'plan');
+    if (plan.iommuCase !== exp.case) fail(`plan.iommuCase=${plan.iommuCase}`);
+    if (exp.case === '1') {
+      if (plan.steps.length || rep.steps.length) fail(`${plan.steps.length} planned, ${rep.steps.length} done`);
+      return `${plan.excluded.length} excluded`;
+    }
+    const bad = (rep.steps ?? []).filter((s) => s.status !== 'ok');
+    if (!rep.steps?.length) fail('no steps');
+    if (bad.length) fail(bad.map((s) => `${s.method}@${s.target} ${s.status} ${s.error ?? ''}`).join('; '));
+    const key = (s) => `${s.method}@${s.target}`;
+    const missing = plan.steps.filter((s) => !rep.steps.some((r) => key(r) === key(s)));
+    if (missing.length) fail(`planned but not done: ${missing.map(key).join(', ')}`);
+    return `${rep.steps.length} steps: ${rep.steps.map(key).join(', ')}`;
+  });
+  if (exp.allReset) {
+    c.add('every endpoint reset, and how long after the capture kernel started (dmesg uptime of the last step.end)', () => {
+      if (!rep) fail('no report');
+      const scan = jsonOf(run, 'scan');
+      const eps = endpointsIn(scan);
+      const done = new Set(rep.steps.filter((s) => s.status === 'ok').flatMap((s) => s.functions));
+      const notReset = eps.filter((e) => !done.has(e.bdf));
+      if (notReset.length) fail(`not reset: ${notReset.map((e) => `${e.what} ${e.bdf}`).join(', ')}`);
+      const ends = lines.filter((l) => /pci-reset-agent: \{.*"event":"step\.end"/.test(l));
+      const last = ends.length ? stamp(ends[ends.length - 1]) : null;
+      metrics.lastResetUptimeS = last;
+      metrics.firstResetUptimeS = ends.length ? stamp(ends[0]) : null;
+      return `all ${eps.length} endpoints reset; first reset done ${metrics.firstResetUptimeS}s, last ${last}s after the capture kernel started`;
+    });
+  }
+  c.add('/proc/vmcore still readable after the agent', () => {
+    const v = art(run, 'vmcore-read.txt');
+    if (!/magic 177ELF/.test(v)) fail(v);
+    return true;
+  });
+  c.add('the capture kernel\'s evidence came back for the fixtures (capture snapshot, old log)', () => {
+    if (!run.artifacts['capture.tgz.b64']) fail(`no capture snapshot; capture.err: ${(run.artifacts['capture.err'] ?? '').slice(0, 300)}`);
+    const old = run.artifacts['old-dmesg.txt'] ?? '';
+    if (!/Linux version/.test(old)) fail(`vmcore-dmesg gave no old log: ${old.slice(0, 200)}`);
+    return `${old.split('\n').length} old-log lines`;
+  });
+  return { checks: c.list, metrics: { ...metrics, ...bootTimes(run) } };
+}

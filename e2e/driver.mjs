@@ -9,7 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkPlain, checkKdump } from './checks.mjs';
+import { checkPlain, checkKdump, checkIommuScenario } from './checks.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -22,6 +22,10 @@ const outRoot = opt('out');
 const scenarios = opt('scenarios', 'plain,kdump,kdump-strict').split(',').filter(Boolean);
 const crashkernel = opt('crashkernel', '256M');
 const timeoutScale = Number(opt('timeout-scale', '1'));
+// --kernel-label 6.1: names fixtures (<scenario>-<label>); --fixtures DIR: save each capture kernel's
+// snapshot, old log and verdict there (test/fixtures/iommu when refreshing the repo's fixtures).
+const kernelLabel = opt('kernel-label', path.basename(opt('kernel', 'kernel')).replace(/^vmlinuz-/, ''));
+const fixturesDir = opt('fixtures');
 if (!kernel || !images || !outRoot) {
   process.stderr.write('usage: driver.mjs --kernel VMLINUZ --images DIR --out DIR [--scenarios a,b] [--crashkernel SIZE] [--accel tcg|kvm]\n');
   process.exit(2);
@@ -46,13 +50,20 @@ function chooseAccel() {
 /** The machine: root ports at 2.5 GT/s x1 (QEMU 7.2's default speed makes the kernel wait for DLLLA and
  * fail bus resets with ENOTTY), e1000e and nvme on root ports, e1000 behind a PCIe-to-PCI bridge,
  * virtio-net behind a PCIe switch; every NIC on one QEMU-internal hub (no host network). */
-function qemuArgs({ accel, mem, initrd, append, dataFile, nvmeImg, traceFile }) {
+function qemuArgs({ accel, mem, initrd, append, dataFile, nvmeImg, traceFile, iommu = 'vtd' }) {
   const rp = (n) => ['-device', `pcie-root-port,id=rp${n},chassis=${n},slot=${n},x-speed=2_5,x-width=1`];
+  // The IOMMU of the scenario: VT-d legacy or scalable mode, AMD-Vi (QEMU's amd-iommu on q35), none.
+  const iommuDev = {
+    vtd: ['-device', 'intel-iommu,intremap=on,caching-mode=on'],
+    'vtd-sm': ['-device', 'intel-iommu,intremap=on,caching-mode=on,x-scalable-mode=on'],
+    amd: ['-device', 'amd-iommu,intremap=on'],
+    none: [],
+  }[iommu];
   return [
     '-machine', 'q35,kernel-irqchip=split', '-accel', accel, '-cpu', accel === 'kvm' ? 'host,-arch-capabilities' : 'max',
     '-smp', '2', '-m', mem, '-nodefaults', '-display', 'none', '-no-reboot',
     '-serial', 'stdio', '-serial', `file:${dataFile}`, '-monitor', 'none',
-    '-device', 'intel-iommu,intremap=on,caching-mode=on',
+    ...iommuDev,
     ...rp(1), '-netdev', 'hubport,id=n1,hubid=0', '-device', 'e1000e,bus=rp1,netdev=n1',
     ...rp(2), '-drive', `file=${nvmeImg},if=none,id=d0,format=raw`, '-device', 'nvme,drive=d0,serial=prae2e0,bus=rp2',
     ...rp(3), '-device', 'pcie-pci-bridge,id=br1,bus=rp3',
@@ -86,6 +97,44 @@ const SCENARIOS = {
     mem: '1536M', initrd: 'first.img', timeoutS: 240,
     append: `${BASE_APPEND} pra.mode=kdump crashkernel=${crashkernel}`,
     check: (run) => checkKdump(run, { devmem: true }),
+  },
+  // The IOMMU matrix (issue 13): each boots a real first kernel, crashes it, and checks the verdict
+  // against what the scenario set up. `kdump` above is the VT-d legacy one.
+  'vtd-scalable': {
+    what: 'VT-d in scalable mode (x-scalable-mode=on, intel_iommu=on,sm_on in both kernels)',
+    mem: '1536M', initrd: 'first.img', timeoutS: 240, iommu: 'vtd-sm',
+    append: `console=ttyS0 intel_iommu=on,sm_on iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel}`,
+    check: (run) => checkIommuScenario(run, { case: '4', unit: 'dmar0', copied: true, line: /Copied translation tables from previous kernel for dmar0/ }),
+  },
+  'vtd-sm-mismatch': {
+    what: 'scalable mode in the crashed kernel, legacy mode in the capture kernel (intel_iommu=sm_off): the copy fails',
+    mem: '1536M', initrd: 'first.img', timeoutS: 240, iommu: 'vtd-sm',
+    append: `console=ttyS0 intel_iommu=on,sm_on iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel} pra.capture_append=intel_iommu=sm_off`,
+    check: (run) => checkIommuScenario(run, { case: '4', unit: 'dmar0', copied: false, line: /Failed to copy translation tables from previous kernel for dmar0/, note: /window during boot/ }),
+  },
+  amd: {
+    what: 'AMD-Vi (QEMU amd-iommu on q35), on by default in both kernels',
+    mem: '1536M', initrd: 'first.img', timeoutS: 240, iommu: 'amd',
+    append: `console=ttyS0 iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel}`,
+    check: (run) => checkIommuScenario(run, { case: '4', unit: 'ivhd0', copied: true, line: /(Copied|Reused) DEV table from previous kernel/ }),
+  },
+  pt: {
+    what: 'VT-d with iommu=pt (identity domains) in the first kernel, inherited by the capture kernel',
+    mem: '1536M', initrd: 'first.img', timeoutS: 240,
+    append: `console=ttyS0 intel_iommu=on iommu=pt iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel}`,
+    check: (run) => checkIommuScenario(run, { case: '4', unit: 'dmar0', copied: true, passthroughBefore: true, line: /Copied translation tables from previous kernel for dmar0/ }),
+  },
+  'capture-vtd-off': {
+    what: 'VT-d on in the first kernel, intel_iommu=off in the capture kernel: case 3b, the agent is the only defence',
+    mem: '1536M', initrd: 'first.img', timeoutS: 240,
+    append: `console=ttyS0 intel_iommu=on iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel} pra.capture_append=intel_iommu=off`,
+    check: (run) => checkIommuScenario(run, { case: '3b', unit: 'dmar0', copied: false, allReset: true }),
+  },
+  'no-iommu': {
+    what: 'no IOMMU at all (no intel-iommu device): case 1, the plan resets nothing',
+    mem: '1536M', initrd: 'first.img', timeoutS: 240, iommu: 'none',
+    append: `console=ttyS0 iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel}`,
+    check: (run) => checkIommuScenario(run, { case: '1', unit: null, copied: null }),
   },
   'kdump-strict': {
     what: `same crash, capture kernel WITHOUT iomem=relaxed: /dev/mem refused, the agent degrades`,
@@ -144,7 +193,11 @@ function runScenario(name, sc, accel) {
   fs.writeSync(fd, Buffer.alloc(1 << 20, 0x5a), 0, 1 << 20, 0);
   fs.closeSync(fd);
   const traceFile = path.join(dir, 'qemu-trace.log');
-  const args = qemuArgs({ accel, mem: sc.mem, initrd: path.join(images, sc.initrd), append: sc.append, dataFile, nvmeImg, traceFile });
+  // no_timer_check: on a loaded host TCG runs the guest so slowly that check_timer() decides "timer doesn't
+  // work through Interrupt-remapped IO-APIC" and panics at 0.05 s (seen with 8 helpers sharing 2 cores);
+  // the capture kernel inherits the word.
+  const append = `${sc.append} no_timer_check`;
+  const args = qemuArgs({ accel, mem: sc.mem, initrd: path.join(images, sc.initrd), append, dataFile, nvmeImg, traceFile, iommu: sc.iommu });
   const consoleLog = path.join(dir, 'console.log');
   const logFd = fs.openSync(consoleLog, 'w');
   fs.writeSync(logFd, `# qemu-system-x86_64 ${args.join(' ')}\n`);
@@ -188,6 +241,31 @@ function runScenario(name, sc, accel) {
   });
 }
 
+/**
+ * The capture kernel's evidence as a unit-test fixture: the agent's `capture` snapshot (root/), the
+ * crashed kernel's log (old-log.txt, vmcore-dmesg), the registers read with devmem, the in-guest verdict
+ * (iommu.json) and a SOURCE line saying where it all came from.
+ */
+function saveFixture(run, scenario, sc) {
+  const b64 = run.artifacts['capture.tgz.b64'];
+  if (!b64) return null;
+  const dir = path.join(fixturesDir, `${scenario}-${kernelLabel}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'root'), { recursive: true });
+  const tgz = Buffer.from(b64.replace(/\s+/g, ''), 'base64');
+  const x = spawnSync('tar', ['-xzf', '-', '-C', path.join(dir, 'root')], { input: tgz });
+  if (x.status !== 0) throw new Error(`tar: ${x.stderr}`);
+  const put = (file, text) => text !== undefined && fs.writeFileSync(path.join(dir, file), text.endsWith('\n') ? text : `${text}\n`);
+  put('old-log.txt', run.artifacts['old-dmesg.txt']);
+  put('registers.txt', run.artifacts['registers-capture.txt']);
+  put('first-dmesg.txt', run.artifacts['dmesg-first.txt']);
+  const io = run.artifacts['iommu.out'];
+  if (io) put('iommu.json', JSON.stringify(JSON.parse(io), null, 1));
+  const qemu = spawnSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
+  put('SOURCE', `Captured ${new Date().toISOString().slice(0, 10)} by e2e/driver.mjs scenario ${scenario} (${sc.what}): a real crash under ${qemu}, kernel ${kernelLabel}; first kernel: ${sc.append}; root/ is the agent's \`capture\` in the capture kernel, old-log.txt is vmcore-dmesg /proc/vmcore there, registers.txt is devmem there.`);
+  return dir;
+}
+
 const results = [];
 let passed = 0;
 let failed = 0;
@@ -228,7 +306,15 @@ for (const name of scenarios) {
   const timing = [{ ok: !run.timedOut, name: `QEMU finished within ${sc.timeoutS * timeoutScale}s`, detail: `wall ${run.wallS.toFixed(1)}s, exit ${run.code ?? run.signal}` },
     { ok: run.complete, name: 'guest sent all its artifacts', detail: run.complete ? '' : `got ${Object.keys(run.artifacts).join(', ') || 'none'}; see ${path.join(run.dir, 'console.log')}` }];
   report(name, [...timing, ...checks]);
-  const summary = { scenario: name, accel, crashkernel, wallS: Number(run.wallS.toFixed(2)), ...metrics };
+  const summary = { scenario: name, kernel: kernelLabel, accel, crashkernel, wallS: Number(run.wallS.toFixed(2)), ...metrics };
+  if (fixturesDir) {
+    try {
+      const saved = saveFixture(run, name === 'kdump' ? 'vtd-legacy' : name, sc);
+      if (saved) process.stdout.write(`# ${name}: fixture saved in ${saved}\n`);
+    } catch (e) {
+      report(name, [{ ok: false, name: 'fixture saved', detail: e.message }]);
+    }
+  }
   fs.writeFileSync(path.join(run.dir, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
   process.stdout.write(`# ${name} metrics: ${JSON.stringify(summary)}\n`);
   if (metrics.window) {

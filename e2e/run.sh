@@ -5,12 +5,28 @@
 #      cached under .e2e/ (gitignored)
 #   3. builds the bundle and the guest images (e2e/lib/build-images.sh, using the shipped dracut module)
 #   4. boots the scenarios one at a time (e2e/driver.mjs) and checks them
-# Env: PRA_E2E_SCENARIOS (default plain,kdump,kdump-strict), PRA_E2E_CRASHKERNEL (default 256M),
+#   `npm run test:e2e -- --all`: the whole IOMMU matrix (issue 13) on two kernel generations, bookworm's
+#   6.1 and the 6.12 series the same package source carries, each capture kernel's evidence saved as a
+#   fixture under $PRA_E2E_FIXTURES (default .e2e/fixtures; test/fixtures/iommu to refresh the repo's).
+# Env: PRA_E2E_SCENARIOS (default, the fast subset: plain,kdump,kdump-strict,amd — see docs/iommu.md for why),
+#      PRA_E2E_KERNELS (6.1 and/or 6.12; default 6.1, --all both), PRA_E2E_CRASHKERNEL (default 256M),
 #      PRA_E2E_ACCEL (tcg|kvm, default: kvm only where it can boot a stock kernel), PRA_E2E_DIR (default .e2e)
 # Skips (status 0, reason printed) only when QEMU cannot run at all. Whole run bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROJECT=$PWD
+ALL=no
+for a in "$@"; do [[ $a == --all ]] && ALL=yes; done
+MATRIX=plain,kdump,kdump-strict,vtd-scalable,vtd-sm-mismatch,amd,pt,capture-vtd-off,no-iommu
+if [[ $ALL == yes ]]; then
+    SCENARIOS=${PRA_E2E_SCENARIOS:-$MATRIX}
+    KERNELS=${PRA_E2E_KERNELS:-6.1,6.12}
+    DRIVER_TIMEOUT=2400
+else
+    DRIVER_TIMEOUT=900
+    SCENARIOS=${PRA_E2E_SCENARIOS:-plain,kdump,kdump-strict,amd}
+    KERNELS=${PRA_E2E_KERNELS:-6.1}
+fi
 E2E=${PRA_E2E_DIR:-$PROJECT/.e2e}
 mkdir -p "$E2E"
 T0=$SECONDS
@@ -48,41 +64,66 @@ if ! echo quit | timeout 30 qemu-system-x86_64 -machine q35 -accel tcg -nodefaul
     exit 0
 fi
 
-# --- 2. kernel: linux-image-amd64's current dependency, e.g. linux-image-6.1.0-56-amd64
-KPKG=$(apt-cache depends linux-image-amd64 2> /dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-if [[ -z $KPKG ]]; then
-    apt_update
-    KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-fi
-[[ -n $KPKG ]] || { echo "e2e: cannot find linux-image-amd64's kernel package through apt" >&2; exit 1; }
-KVER=${KPKG#linux-image-}
-KDIR=$E2E/kernel-$KVER
-if [[ ! -f $KDIR/boot/vmlinuz-$KVER ]]; then
-    log "downloading $KPKG"
-    mkdir -p "$E2E/debs"
-    rm -f "$E2E/debs/${KPKG}_"*.deb
-    # (apt warns that root downloads unsandboxed into a directory _apt cannot write: harmless)
-    (cd "$E2E/debs" && timeout 300 apt-get download "$KPKG" 2>&1) | grep -v 'unsandboxed' || :
-    deb=$(ls "$E2E/debs/${KPKG}_"*.deb)
-    rm -rf "$KDIR.tmp"
-    dpkg-deb -x "$deb" "$KDIR.tmp"
-    mv "$KDIR.tmp" "$KDIR"
-    rm -f "$deb"
-fi
-log "kernel $KVER"
-
-# --- 3. bundle + images
+# --- 2.–4. per kernel: find it through apt, download and unpack it (never installed), build the images
+# around the bundle, boot the scenarios. 6.1: linux-image-amd64's current dependency (e.g.
+# linux-image-6.1.0-57-amd64); 6.12: the newest linux-image-6.12.*-amd64-unsigned the sources carry.
 log "building the bundle"
 node scripts/build-bundle.mjs --quiet
-log "building the guest images"
-KDIR=$KDIR KVER=$KVER BUNDLE=$PROJECT/dist/bundle OUT=$E2E/images CACHE=$E2E/cache \
-    timeout 600 bash e2e/lib/build-images.sh > "$E2E/build-images.log" 2>&1 || { tail -n 30 "$E2E/build-images.log"; exit 1; }
-log "images: $(tr -d '\n' < "$E2E/images/footprint.json")"
-
-# --- 4. scenarios
-log "booting (logs: $E2E/runs/*/console.log); the tally below is the last line"
 rc=0
-timeout 900 node e2e/driver.mjs --kernel "$KDIR/boot/vmlinuz-$KVER" --images "$E2E/images" --out "$E2E/runs" \
-    --scenarios "${PRA_E2E_SCENARIOS:-plain,kdump,kdump-strict}" --crashkernel "${PRA_E2E_CRASHKERNEL:-256M}" || rc=$?
-[[ $rc -ne 124 ]] || { echo "# e2e: the driver timed out after 900 s"; echo "e2e: 0 passed, 1 failed"; }
+for series in ${KERNELS//,/ }; do
+    case $series in
+        6.1)
+            KPKG=$(apt-cache depends linux-image-amd64 2> /dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+            if [[ -z $KPKG ]]; then
+                apt_update
+                KPKG=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+            fi
+            ;;
+        6.12)
+            pick() { apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb[0-9]+-amd64-unsigned$' 2> /dev/null | awk '{ print $1 }' | sort -V | tail -n 1; }
+            KPKG=$(pick)
+            [[ -n $KPKG ]] || { apt_update; KPKG=$(pick); }
+            ;;
+        *) echo "e2e: unknown kernel series $series (6.1, 6.12)" >&2; exit 2 ;;
+    esac
+    [[ -n $KPKG ]] || { echo "e2e: cannot find a $series kernel package through apt" >&2; exit 1; }
+    KVER=${KPKG#linux-image-}
+    KVER=${KVER%-unsigned}
+    KDIR=$E2E/kernel-$KVER
+    if [[ ! -f $KDIR/boot/vmlinuz-$KVER ]]; then
+        log "downloading $KPKG"
+        mkdir -p "$E2E/debs"
+        rm -f "$E2E/debs/${KPKG}_"*.deb
+        # (apt warns that root downloads unsandboxed into a directory _apt cannot write: harmless)
+        (cd "$E2E/debs" && timeout 300 apt-get download "$KPKG" 2>&1) | grep -v 'unsandboxed' || :
+        deb=$(ls "$E2E/debs/${KPKG}_"*.deb)
+        rm -rf "$KDIR.tmp"
+        dpkg-deb -x "$deb" "$KDIR.tmp"
+        mv "$KDIR.tmp" "$KDIR"
+        rm -f "$deb"
+    fi
+    log "kernel $KVER"
+    IMAGES=$E2E/images-$KVER
+    log "building the guest images"
+    KDIR=$KDIR KVER=$KVER BUNDLE=$PROJECT/dist/bundle OUT=$IMAGES CACHE=$E2E/cache \
+        timeout 600 bash e2e/lib/build-images.sh > "$E2E/build-images-$KVER.log" 2>&1 || { tail -n 30 "$E2E/build-images-$KVER.log"; exit 1; }
+    log "images: $(tr -d '\n' < "$IMAGES/footprint.json")"
+    log "booting (logs: $E2E/runs-$series/*/console.log); the tally below is the last line"
+    r=0
+    timeout "$DRIVER_TIMEOUT" node e2e/driver.mjs --kernel "$KDIR/boot/vmlinuz-$KVER" --kernel-label "$series" \
+        --images "$IMAGES" --out "$E2E/runs-$series" --fixtures "${PRA_E2E_FIXTURES:-$E2E/fixtures}" \
+        --scenarios "$SCENARIOS" --crashkernel "${PRA_E2E_CRASHKERNEL:-256M}" || r=$?
+    [[ $r -ne 124 ]] || { echo "# e2e: the driver timed out"; echo "e2e: 0 passed, 1 failed"; }
+    [[ $r -eq 0 ]] || rc=$r
+done
+
+# --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
+#        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
+if [[ ${PRA_E2E_DEBIAN:-no} != no ]]; then
+    log "Debian kdump-tools scenario (e2e/debian/run.sh)"
+    drc=0
+    PRA_E2E_DIR=$E2E timeout 2400 bash e2e/debian/run.sh || drc=$?
+    [[ $drc -ne 124 ]] || echo "e2e-debian: timed out after 2400 s"
+    [[ $drc -eq 0 ]] || rc=1
+fi
 exit "$rc"

@@ -57,6 +57,12 @@ export interface StepReport {
   startMs: number;
   /** Functions whose config space the agent saved and wrote back itself. */
   restored: string[];
+  /**
+   * Functions the step reset whose config was never written back: not answering by the agent's exit
+   * (revisited after the last wave while the deadline allowed), or not saved (not answering before the
+   * reset). They are at power-on values: no decode, no Bus Master. Absent when none (issue 12 item 4).
+   */
+  leftUnrestored?: string[];
   /** Things worth knowing that are not failures: a pending-transaction timeout, a kept-off Bus Master, reset_method put back. */
   notes: string[];
 }

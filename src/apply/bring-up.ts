@@ -4,6 +4,7 @@ import { resetHadNoEffect } from './methods/quiesce.js';
 import type { SaveSession } from './save-restore/session.js';
 import type { StepContext } from './step-context.js';
 import { waitReady } from './wait-ready.js';
+import { D3COLD_DELAY_MS, waitNestedBus } from './wait-secondary-bus.js';
 
 /** SR-IOV r1.1 3.3.3.1: after VF Enable, 100 ms before a VF is touched (pci_restore_iov_state() sleeps as long). */
 export const VF_ENABLE_DELAY_MS = 100;
@@ -42,6 +43,19 @@ export async function bringUp(ctx: StepContext, session: SaveSession, outcome: R
     const deps = topo.dependents(bdf).filter((d) => session.has(d));
     if (!deps.length) return;
     const vfs = new Set(topo.vfs(bdf));
+    if (outcome.resetAt !== undefined && deps.some((d) => !vfs.has(d))) {
+      // A bridge inside the reset: its secondary bus needs its own wait before its children are touched.
+      try {
+        await waitNestedBus(ctx, bdf, outcome.resetAt, outcome.delayMs ?? D3COLD_DELAY_MS);
+      } catch (err) {
+        if (err instanceof DeadlineError) deadline ??= err;
+        else if (err instanceof MethodError) failures.push(err);
+        else throw err;
+        const behind = deps.filter((d) => !vfs.has(d));
+        ctx.note(`${behind.join(', ')} not restored: the link below ${bdf} did not come back`);
+        return;
+      }
+    }
     if (result.vfEnabled && deps.some((d) => vfs.has(d))) {
       try {
         await ctx.wait('vf-enable', VF_ENABLE_DELAY_MS);

@@ -1,7 +1,7 @@
 import type { Plan, PlanStep } from '../plan/plan.js';
 import type { StepReport } from './apply-report.js';
 import { notRunReport, StepRunner } from './run-step.js';
-import { plannedWaitMs, type ExecEnv } from './step-context.js';
+import { MAX_POLL_MS, plannedWaitMs, type ExecEnv } from './step-context.js';
 import { stopDma, type StopDmaResult } from './stop-dma.js';
 
 export interface ExecuteOptions {
@@ -60,6 +60,34 @@ function disjoint(a: Set<string>, b: Set<string>): boolean {
   return true;
 }
 
+/** How long the revisit after the last wave goes on at most: the kernel's own readiness limit. */
+export const LATE_REVISIT_CAP_MS = 60000;
+
+/**
+ * Issue 12 item 4: the kernel waits up to 60 s for a function after a reset (pci_dev_wait(),
+ * PCIE_RESET_READY_POLL_MS), a step here at most --ready-timeout. After the last wave every function a
+ * step reset but could not restore is looked at again, polling as pci_dev_wait() does (intervals doubling
+ * from 1 ms, capped), until each has its config back or the deadline comes; those left are named in
+ * their step's `leftUnrestored`.
+ */
+async function revisitLate(runners: StepRunner[], env: ExecEnv): Promise<void> {
+  let delay = 1;
+  // Never longer than the kernel itself would have waited (PCIE_RESET_READY_POLL_MS, drivers/pci/pci.c).
+  const until = env.clock.now() + LATE_REVISIT_CAP_MS;
+  for (;;) {
+    let waiting = 0;
+    for (const r of runners) {
+      r.lateRestore();
+      waiting += r.lateFunctions.length;
+    }
+    if (waiting === 0) return;
+    const left = Math.min(env.deadline.remaining(), until - env.clock.now());
+    if (left <= 0) return;
+    await env.clock.sleep(Math.min(delay, MAX_POLL_MS, left));
+    delay *= 2;
+  }
+}
+
 /**
  * Carry out a plan. Steps go in (wave, id) order; a step starts as soon as every earlier step it may not
  * overlap with has finished and nothing running shares a function or bridge with it, so independent
@@ -73,6 +101,7 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
   const res = new Map(steps.map((s) => [s.id, resources(s, env)]));
   const reports = new Map<number, StepReport>();
   const running = new Map<number, { runner: StepRunner; promise: Promise<void> }>();
+  const runners: StepRunner[] = [];
   /**
    * Steps that gave up on a reset still blocked in the kernel: finished for the plan's order (later waves
    * go on without them) but their functions and bridge stay reserved until the kernel returns.
@@ -163,6 +192,7 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
         continue;
       }
       const runner = new StepRunner(env, s, start);
+      runners.push(runner);
       const promise = runner.run().then(
         (r) => {
           reports.set(s.id, r);
@@ -228,6 +258,9 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
     }
   }
   for (const id of held.keys()) if (!stuck.includes(id)) stuck.push(id);
+  // The revisit of late functions ends at the deadline by design: that is not the deadline cutting the plan short.
+  const reachedBeforeRevisit = deadlineReached;
+  if (!deadlineReached) await revisitLate(runners, env);
   abort.abort();
   await deadlineHit;
   const finished = steps.map((s) => reports.get(s.id)!).filter(Boolean);
@@ -239,7 +272,7 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
   }
   return {
     steps: finished,
-    deadlineReached: deadlineReached || refusedForTime,
+    deadlineReached: reachedBeforeRevisit || refusedForTime,
     durationMs: Math.round((clock.now() - start) * 1000) / 1000,
     stuck,
     busMasterCleared: dma.cleared,

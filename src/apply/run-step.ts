@@ -4,7 +4,7 @@ import { bringUp } from './bring-up.js';
 import { DeadlineError, MethodError, StillInKernel, describeFailure } from './method-error.js';
 import type { ResetMethod } from './methods/method.js';
 import { methodFor } from './methods/table.js';
-import { neverReset } from './never-reset.js';
+import { neverReset, staleIdentity } from './never-reset.js';
 import { SaveSession } from './save-restore/session.js';
 import { StepContext, type ExecEnv } from './step-context.js';
 
@@ -22,6 +22,10 @@ export class StepRunner {
   private readonly restored = new Set<string>();
   private readonly blockedInKernel: Promise<unknown>[] = [];
   private mismatches: RestoreMismatch[] = [];
+  /** Functions reset, saved, not answering at the end of the step: revisited after the last wave (lateRestore()). */
+  private readonly late = new Map<string, SaveSession>();
+  /** Functions reset that were never saved (did not answer before the reset). */
+  private readonly unsaved = new Set<string>();
   private ctx: StepContext | null = null;
   private abandoned = false;
   private startedAt = 0;
@@ -51,6 +55,13 @@ export class StepRunner {
     const { step, env } = this;
     this.startedAt = env.clock.now();
     env.log.info({ event: 'step.start', step: step.id, wave: step.wave, method: step.method, target: step.target, functions: step.functions }, `step ${step.id}: ${step.method} on ${step.target}`);
+    // Fresh identity first: the never-reset guard below reads the class now as well (issue 11 item 9).
+    const stale = staleIdentity(env, step);
+    if (stale) {
+      const error = `ESTALE in probe ${stale.bdf}: ${stale.why}`;
+      this.attempt(step.method, 'failed', error);
+      return this.finish('failed', null, error);
+    }
     const refused = neverReset(env, step);
     if (refused) {
       const error = `EPERM in probe ${refused.bdf}: ${refused.why}`;
@@ -58,7 +69,7 @@ export class StepRunner {
       return this.finish('failed', null, error);
     }
     const chain = [...new Set<PlanMethod>([step.method, ...(step.fallbacks ?? [])])];
-    let status: StepStatus = 'failed';
+    let status = 'failed' as StepStatus;
     let error: string | undefined;
     let used: PlanMethod | null = null;
     for (const m of chain) {
@@ -102,6 +113,13 @@ export class StepRunner {
     if (status !== 'ok' && this.attempts.every((a) => a.result === 'not-supported')) {
       error = `no method in the chain applies: ${this.attempts.map((a) => `${a.method}: ${a.detail}`).join('; ')}`;
     }
+    // Issue 12 item 7: a bus reset of functions none of which could be saved (all reading 0xFF before)
+    // restored nothing: not `ok`, and each is named.
+    const unsaved = [...this.unsaved].filter((b) => step.functions.includes(b));
+    if (status === 'ok' && used !== null && unsaved.length > 0 && this.restored.size === 0) {
+      status = 'failed';
+      error = `ENODEV in save ${unsaved[0]}: reset, but nothing was restored: ${unsaved.join(', ')} did not answer before the reset (not saved) and ${unsaved.length === 1 ? 'is' : 'are'} left at power-on values`;
+    }
     return this.finish(status, used, error);
   }
 
@@ -136,6 +154,7 @@ export class StepRunner {
           // bridge that do not answer now are reset anyway and reported as left at power-on values.
           if (b === step.target || !(err instanceof MethodError)) throw err;
           ctx.note(`${b} not saved, it will be left at power-on values: ${err.message}`);
+          this.unsaved.add(b);
         }
       }
       for (const b of impl.observes(ctx)) {
@@ -180,9 +199,12 @@ export class StepRunner {
       if (!answers(env, b)) {
         ctx.note(
           ctx.resetIssued && held
-            ? `${b} reset but not restored: it does not answer (left at power-on values: no decode, no Bus Master)`
+            ? `${b} reset but not restored: it does not answer (left at power-on values: no decode, no Bus Master); revisited before the agent exits`
             : `${b} not restored: it does not answer`,
         );
+        // Issue 12 item 4: the kernel would have waited up to 60 s; a function that answers after this
+        // step gave up still gets its config back before the agent exits, if the deadline allows.
+        if (ctx.resetIssued) this.late.set(b, session);
         continue;
       }
       const r = session.restore(b, failure !== null);
@@ -193,18 +215,72 @@ export class StepRunner {
     const v = session.verify();
     this.mismatches.push(...v.mismatches);
     for (const e of v.errors) ctx.note(`read-back failed: ${e}`);
+    // A restore that does not read back is a failed step, whoever wrote it (issue 12 item 1): a function
+    // left with zero BARs must not be reported `ok`. After the kernel's own restore a bound driver's
+    // reset_done() may legitimately change registers: there a difference stays a note.
+    const kernelLost: RestoreMismatch[] = [];
     for (const d of v.kernelDifferences) {
-      ctx.note(`after the kernel's own restore ${d.bdf} ${d.register} reads 0x${d.actual.toString(16)} (was 0x${d.expected.toString(16)})`);
+      const driver = env.topo.device(d.bdf)?.driver ?? null;
+      const text = `after the kernel's own restore ${d.bdf} ${d.register} reads 0x${d.actual.toString(16)} (was 0x${d.expected.toString(16)})`;
+      if (driver !== null && driver !== 'vfio-pci') ctx.note(`${text}; driver ${driver} is bound (its reset_done() may have changed it)`);
+      else kernelLost.push(d);
     }
-    for (const m of v.mismatches) {
+    this.mismatches.push(...kernelLost);
+    for (const m of [...v.mismatches, ...kernelLost]) {
       env.log.warn({ event: 'step.mismatch', step: step.id, ...m }, `${m.bdf} ${m.register} reads 0x${m.actual.toString(16)} after restore, expected 0x${m.expected.toString(16)}`);
     }
     for (const b of session.restored) this.restored.add(b);
 
+    const lost = [...v.mismatches, ...kernelLost];
+    if (failure === null && lost.length) {
+      const first = lost[0]!;
+      const names = lost.slice(0, 4).map((m) => `${m.bdf} ${m.register} reads 0x${m.actual.toString(16)}, expected 0x${m.expected.toString(16)}`);
+      const more = lost.length > 4 ? ` and ${lost.length - 4} more` : '';
+      const who = kernelLost.includes(first) ? "the kernel's restore did not stick" : 'the restore did not stick';
+      return { result: 'failed', detail: `EIO in verify ${first.bdf}: ${who}: ${names.join('; ')}${more}` };
+    }
     if (failure === null) return { result: 'ok' };
     if (failure instanceof DeadlineError) return { result: 'abandoned', detail: failure.message };
     if (failure instanceof MethodError && failure.notSupported) return { result: 'not-supported', detail: failure.message };
     return { result: 'failed', detail: describeFailure(failure) };
+  }
+
+  /** Functions this step reset and left without their config (so far). */
+  get leftUnrestored(): string[] {
+    return [...new Set([...this.late.keys(), ...[...this.unsaved].filter((b) => this.step.functions.includes(b))])];
+  }
+
+  /** Late functions still waiting for their config, with the step's report to update. */
+  get lateFunctions(): string[] {
+    return [...this.late.keys()];
+  }
+
+  /**
+   * One look at each late function: one that answers now gets its config back (Bus Master left off: its
+   * step failed) and is read back. Returns the functions restored now. The report is updated in place.
+   */
+  lateRestore(): string[] {
+    const done: string[] = [];
+    for (const [b, session] of this.late) {
+      if (!answers(this.env, b)) continue;
+      this.late.delete(b);
+      const r = session.restore(b, true);
+      const v = session.verifyOne(b);
+      this.restored.add(b);
+      done.push(b);
+      const text = `${b} answered after its step gave up: restored before exit (Bus Master left off)`;
+      const extra = [...r.errors.map((e) => `${b} restore: ${e}`), ...v.errors.map((e) => `read-back failed: ${e}`)];
+      this.env.log.info({ event: 'step.restored_late', step: this.step.id, bdf: b }, text);
+      if (this.finished) {
+        this.finished.notes.push(text, ...extra);
+        this.finished.restored = [...this.restored];
+        this.finished.restoreMismatches.push(...v.mismatches);
+        const left = this.leftUnrestored;
+        if (left.length) this.finished.leftUnrestored = left;
+        else delete this.finished.leftUnrestored;
+      }
+    }
+    return done;
   }
 
   private attempt(method: PlanMethod, result: AttemptResult, detail?: string): void {
@@ -243,6 +319,8 @@ export class StepRunner {
       restored: [...this.restored],
       notes: this.notes,
     };
+    const left = this.leftUnrestored;
+    if (left.length) report.leftUnrestored = left;
     this.finished = report;
     const level = status === 'ok' ? 'info' : status === 'skipped' ? 'info' : 'error';
     env.log[level]({ event: 'step.end', step: step.id, status, method: used ?? step.method, target: step.target, durationMs: report.durationMs, ...(error ? { error } : {}), mismatches: this.mismatches.length }, `step ${step.id} ${status}${error ? `: ${error}` : ''}`);

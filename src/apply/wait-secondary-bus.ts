@@ -1,5 +1,6 @@
 import { AccessError } from '../access/access-error.js';
 import type { RegisterLayout } from '../config/register-layout.js';
+import { atMost5GT, isDownstreamPort } from '../config/pcie.js';
 import * as R from '../config/registers.js';
 import type { StepContext } from './step-context.js';
 
@@ -25,19 +26,19 @@ export const LINK_TIMEOUT_MS = 1000;
  *   the same);
  * - any other bridge that is not a downstream port (a switch upstream port): delay, then polling.
  */
-export async function waitSecondaryBus(ctx: StepContext, bridge: string, delayMs: number): Promise<void> {
+export async function waitSecondaryBus(ctx: StepContext, bridge: string, delayMs: number, what = 'secondary-bus'): Promise<void> {
   const p = ctx.layout(bridge).pcie;
   if (!p || p.type === 'pcie_to_pci_bridge') {
-    await ctx.wait('secondary-bus', CONVENTIONAL_RESET_MS + delayMs);
+    await ctx.wait(what, CONVENTIONAL_RESET_MS + delayMs);
     return;
   }
   const downstream = p.type === 'root_port' || p.type === 'downstream_port' || p.type === 'pci_to_pcie_bridge';
-  if (!downstream || p.maxSpeed <= 2) {
-    await ctx.wait('secondary-bus', delayMs);
+  if (!downstream || atMost5GT(p.maxSpeed)) {
+    await ctx.wait(what, delayMs);
     return;
   }
   if (!p.dllLinkActiveReporting) {
-    await ctx.wait('secondary-bus', LINK_TIMEOUT_MS + delayMs);
+    await ctx.wait(what, LINK_TIMEOUT_MS + delayMs);
     return;
   }
   await ctx.wait('link-detect', 20);
@@ -62,7 +63,26 @@ export async function waitSecondaryBus(ctx: StepContext, bridge: string, delayMs
     }
     await ctx.poll('link-active', 1);
   }
-  await ctx.wait('secondary-bus', delayMs);
+  await ctx.wait(what, delayMs);
+}
+
+/**
+ * After a bridge below the reset one is restored, before anything below it is touched: what
+ * pci_bus_restore_locked() (drivers/pci/pci.c:5546) does with pci_bridge_wait_for_secondary_bus() for it.
+ * A nested downstream port's link trained only after the one above it: the same wait as for the reset
+ * bridge (delay, or the link then delay above 5 GT/s). Below a PCIe-to-PCI or conventional bridge the
+ * rest of Tpvrh + Trhfa, 1000 ms + delay from the reset (the kernel waits nothing for a PCIe-to-PCI
+ * bridge: issue 12 item 1). A switch upstream port: nothing, as the kernel (its bus is internal).
+ */
+export async function waitNestedBus(ctx: StepContext, bridge: string, resetAt: number, delayMs: number): Promise<void> {
+  const p = ctx.layout(bridge).pcie;
+  if (!p || p.type === 'pcie_to_pci_bridge') {
+    const left = resetAt + CONVENTIONAL_RESET_MS + delayMs - ctx.now();
+    if (left > 0) await ctx.wait('nested-secondary-bus', left);
+    return;
+  }
+  if (!isDownstreamPort(p.type)) return;
+  await waitSecondaryBus(ctx, bridge, delayMs, 'nested-secondary-bus');
 }
 
 /**
@@ -78,7 +98,7 @@ export function secondaryBusDelay(layout: RegisterLayout, plannedMs: number | un
   const p = layout.pcie;
   let delay: number;
   if (!p || p.type === 'pcie_to_pci_bridge') delay = plannedMs - CONVENTIONAL_RESET_MS;
-  else if (p.maxSpeed <= 2 || (p.type !== 'root_port' && p.type !== 'downstream_port' && p.type !== 'pci_to_pcie_bridge')) delay = plannedMs;
+  else if (atMost5GT(p.maxSpeed) || (p.type !== 'root_port' && p.type !== 'downstream_port' && p.type !== 'pci_to_pcie_bridge')) delay = plannedMs;
   else if (p.dllLinkActiveReporting) delay = plannedMs - 20;
   else delay = plannedMs - LINK_TIMEOUT_MS;
   return Math.max(D3COLD_DELAY_MS, delay);
@@ -86,7 +106,7 @@ export function secondaryBusDelay(layout: RegisterLayout, plannedMs: number | un
 
 export function linkGoneCheck(ctx: StepContext, bridge: string): (elapsed: number) => string | null {
   const p = ctx.layout(bridge).pcie;
-  if (!p || !p.dllLinkActiveReporting || p.maxSpeed > 2) return () => null;
+  if (!p || !p.dllLinkActiveReporting || !atMost5GT(p.maxSpeed)) return () => null;
   return (elapsed) => {
     if (elapsed < LINK_TIMEOUT_MS - D3COLD_DELAY_MS) return null;
     try {

@@ -16,4 +16,6 @@ export const EXIT = {
   APPLY_REFUSED_LIVE: 5,
   /** apply: another agent holds ROOT/run/pci-reset-agent/apply.lock: nothing was done. */
   APPLY_LOCKED: 6,
+  /** audit: something can make a crash dump fail (a device keeps doing DMA, IOMMU case 3a/3b predicted, the image unreadable or missing, too little crashkernel memory); the report says what. */
+  AUDIT_AT_RISK: 7,
 } as const;

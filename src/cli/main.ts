@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   explain: async () => (await import('./commands/explain.js')).registerExplain,
   quirks: async () => (await import('./commands/quirks.js')).registerQuirks,
   apply: async () => (await import('./commands/apply.js')).registerApply,
+  footprint: async () => (await import('./commands/footprint.js')).registerFootprint,
+  audit: async () => (await import('./commands/audit.js')).registerAudit,
 };
 
 /** The program with every command, or with only `command` when that names one (what a run needs). */

@@ -11,6 +11,7 @@ import { ConfigBytes } from './config-bytes.js';
 import { decodeHeader, type Header } from './header.js';
 import { decodePcie, type PcieCap } from './pcie.js';
 import { decodePm, type PmCap } from './pm.js';
+import { decodeReadinessTimes, PCI_EXT_CAP_ID_RTR, type ReadinessTimes } from './readiness.js';
 import * as R from './registers.js';
 
 /** Everything the agent needs from one function's config space. Pure: bytes in, facts and problems out. */
@@ -26,12 +27,19 @@ export interface DecodedConfig {
   bridge: BridgeRegs | null;
   /** Offset of a CXL Port DVSEC (vendor 0x1E98, ID 3): its "Unmask SBR" bit decides whether Bridge Control's reset does anything. */
   cxlPortDvsec: number | null;
+  /**
+   * CXL Device DVSEC (vendor 0x1E98, ID 0): CXL Control (+0x0C) bit 2 Mem_Enable, set once the device
+   * decodes host memory (its HDM decoders, in MMIO, may be committed). Null when there is no such DVSEC.
+   */
+  cxlMemEnabled: boolean | null;
+  /** Readiness Time Reporting (extended capability 0x22), decoded; null when absent. */
+  readiness: ReadinessTimes | null;
   problems: string[];
 }
 
 /** The decoded form of a function with no config file at all. */
 export function noConfig(): DecodedConfig {
-  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, cxlPortDvsec: null, problems: [] };
+  return { size: 0, header: null, capabilities: [], extendedCapabilities: [], pcie: null, pm: null, af: null, bridge: null, cxlPortDvsec: null, cxlMemEnabled: null, readiness: null, problems: [] };
 }
 
 export function decodeConfig(bytes: Uint8Array): DecodedConfig {
@@ -64,8 +72,29 @@ export function decodeConfig(bytes: Uint8Array): DecodedConfig {
     af: afOff === null ? null : decodeAf(cfg, afOff, problems),
     bridge: decodeBridge(cfg, header.headerType),
     cxlPortDvsec: findCxlPortDvsec(cfg, extendedCapabilities),
+    cxlMemEnabled: cxlMemEnabled(cfg, extendedCapabilities),
+    readiness: readinessOf(cfg, extendedCapabilities),
     problems,
   };
+}
+
+function readinessOf(cfg: ConfigBytes, ext: ExtendedCapability[]): ReadinessTimes | null {
+  const c = ext.find((x) => x.id === PCI_EXT_CAP_ID_RTR);
+  if (!c) return null;
+  const r1 = cfg.u32(c.offset + 4);
+  const r2 = cfg.u32(c.offset + 8);
+  return r1 === null || r2 === null ? null : decodeReadinessTimes(r1, r2);
+}
+
+/** CXL r3.0 8.1.3: the PCIe DVSEC for CXL Devices (ID 0); CXL Control at +0x0C, Mem_Enable bit 2. */
+function cxlMemEnabled(cfg: ConfigBytes, ext: ExtendedCapability[]): boolean | null {
+  for (const c of ext) {
+    if (c.id !== R.PCI_EXT_CAP_ID_DVSEC) continue;
+    if (cfg.u16(c.offset + R.PCI_DVSEC_HEADER1) !== R.PCI_VENDOR_ID_CXL || cfg.u16(c.offset + R.PCI_DVSEC_HEADER2) !== 0) continue;
+    const ctl = cfg.u16(c.offset + 0x0c);
+    return ctl === null ? null : (ctl & 0x0004) !== 0;
+  }
+  return null;
 }
 
 function findCxlPortDvsec(cfg: ConfigBytes, ext: ExtendedCapability[]): number | null {

@@ -1,6 +1,7 @@
 import { decodeConfig } from './decode.js';
 import { findCapability } from './capabilities.js';
 import type { PcieType } from './pcie.js';
+import { decodeReadinessTimes, PCI_EXT_CAP_ID_RTR, type ReadinessTimes } from './readiness.js';
 import * as R from './registers.js';
 
 /**
@@ -19,6 +20,23 @@ export interface RegisterLayout {
   acs: number | null;
   ltr: number | null;
   sriov: number | null;
+  /** Resizable BAR: capability offset and how many BAR entries (8 bytes each) it has. */
+  rebar: { offset: number; count: number } | null;
+  /** VF Resizable BAR, the same layout (restored before the VF BARs, sriov_restore_vf_rebar_state()). */
+  vfRebar: { offset: number; count: number } | null;
+  ats: number | null;
+  pasid: number | null;
+  pri: number | null;
+  dpc: number | null;
+  l1ss: number | null;
+  ptm: number | null;
+  tph: number | null;
+  /** Virtual Channel (ID 0x02 or 0x09): offset and how many VC resources (1 + Extended VC Count). */
+  vc: { offset: number; count: number } | null;
+  /** PCI-X capability (its Command register at +2). */
+  pcix: number | null;
+  /** Readiness Time Reporting, when the capability is there and says its times are valid. */
+  readiness: ReadinessTimes | null;
 }
 
 export interface PcieLayout {
@@ -28,8 +46,8 @@ export interface PcieLayout {
   slotImplemented: boolean;
   flr: boolean;
   dllLinkActiveReporting: boolean;
-  /** Highest supported link speed (1 = 2.5 GT/s …), the kernel's pcie_get_speed_cap(): LnkCap2's vector, else LnkCap. */
-  maxSpeed: number;
+  /** Highest supported link speed (1 = 2.5 GT/s …) as pcie_get_speed_cap() computes it (pcie.ts supportedSpeed()); null: unknown. */
+  maxSpeed: number | null;
 }
 
 export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
@@ -40,8 +58,7 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
   let pcie: PcieLayout | null = null;
   if (d.pcie) {
     const off = d.pcie.offset;
-    const cap2 = d.pcie.version > 1 ? u32(off + R.PCI_EXP_LNKCAP2) & R.PCI_EXP_LNKCAP2_SLS : 0;
-    const maxSpeed = cap2 ? 31 - Math.clz32(cap2) : (d.pcie.maxLinkSpeed ?? 0);
+    const maxSpeed = d.pcie.supportedSpeed;
     pcie = {
       offset: off,
       type: d.pcie.type,
@@ -55,6 +72,14 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
   const msiOff = findCapability(d.capabilities, R.PCI_CAP_ID_MSI);
   const msiFlags = msiOff === null ? 0 : u16(msiOff + R.PCI_MSI_FLAGS);
   const ext = (id: number): number | null => d.extendedCapabilities.find((c) => c.id === id)?.offset ?? null;
+  // pci_rebar_get_ctrl count (PCI_REBAR_CTRL_NBAR_MASK): 1..6 entries of 8 bytes; a bad count is clamped.
+  const rebarOf = (id: number): { offset: number; count: number } | null => {
+    const o = ext(id);
+    if (o === null) return null;
+    const n = (u32(o + R.PCI_REBAR_CTRL) & R.PCI_REBAR_CTRL_NBAR_MASK) >>> R.PCI_REBAR_CTRL_NBAR_SHIFT;
+    return { offset: o, count: Math.min(6, Math.max(1, n)) };
+  };
+  const vcOff = ext(R.PCI_EXT_CAP_ID_VC) ?? ext(R.PCI_EXT_CAP_ID_VC9);
   return {
     headerType: d.header.headerType,
     immediateReadiness: d.header.immediateReadiness,
@@ -67,7 +92,25 @@ export function registerLayout(bytes: Uint8Array): RegisterLayout | null {
     acs: ext(R.PCI_EXT_CAP_ID_ACS),
     ltr: ext(R.PCI_EXT_CAP_ID_LTR),
     sriov: ext(R.PCI_EXT_CAP_ID_SRIOV),
+    rebar: rebarOf(R.PCI_EXT_CAP_ID_REBAR),
+    vfRebar: rebarOf(R.PCI_EXT_CAP_ID_VF_REBAR),
+    ats: ext(R.PCI_EXT_CAP_ID_ATS),
+    pasid: ext(R.PCI_EXT_CAP_ID_PASID),
+    pri: ext(R.PCI_EXT_CAP_ID_PRI),
+    dpc: ext(R.PCI_EXT_CAP_ID_DPC),
+    l1ss: ext(R.PCI_EXT_CAP_ID_L1SS),
+    ptm: ext(R.PCI_EXT_CAP_ID_PTM),
+    tph: ext(R.PCI_EXT_CAP_ID_TPH),
+    vc: vcOff === null ? null : { offset: vcOff, count: 1 + (u32(vcOff + R.PCI_VC_PORT_CAP1) & R.PCI_VC_CAP1_EVCC) },
+    pcix: findCapability(d.capabilities, R.PCI_CAP_ID_PCIX),
+    readiness: readinessOf(ext(PCI_EXT_CAP_ID_RTR), u32),
   };
+}
+
+function readinessOf(o: number | null, u32: (o: number) => number): ReadinessTimes | null {
+  if (o === null) return null;
+  const t = decodeReadinessTimes(u32(o + 4), u32(o + 8));
+  return t.valid ? t : null;
 }
 
 /** The kernel's pcie_cap_has_lnkctl(): every type with a link of its own (not RC-integrated ones). */

@@ -194,3 +194,59 @@ export const PCI_SRIOV_NUM_BARS = 6;
 
 /** Vendor ID a Root Port with Configuration RRS Software Visibility returns while a function is not ready. */
 export const PCI_VENDOR_ID_RRS = 0x0001;
+
+/*
+ * Extended state pci_save_state()/pci_restore_state() keep beyond the header, PCIe, AER, MSI, ACS and
+ * SR-IOV (issue 12 item 3). Same names as include/uapi/linux/pci_regs.h (Linux 6.18.19).
+ */
+export const PCI_CAP_ID_PCIX = 0x07;
+export const PCI_X_CMD = 2;
+export const PCI_EXT_CAP_ID_VC = 0x02;
+export const PCI_EXT_CAP_ID_VC9 = 0x09;
+export const PCI_EXT_CAP_ID_ATS = 0x0f;
+export const PCI_EXT_CAP_ID_PRI = 0x13;
+export const PCI_EXT_CAP_ID_REBAR = 0x15;
+export const PCI_EXT_CAP_ID_TPH = 0x17;
+export const PCI_EXT_CAP_ID_PASID = 0x1b;
+export const PCI_EXT_CAP_ID_DPC = 0x1d;
+export const PCI_EXT_CAP_ID_L1SS = 0x1e;
+export const PCI_EXT_CAP_ID_PTM = 0x1f;
+export const PCI_EXT_CAP_ID_VF_REBAR = 0x24;
+export const PCI_REBAR_CTRL = 8;
+export const PCI_REBAR_CTRL_NBAR_MASK = 0x000000e0;
+export const PCI_REBAR_CTRL_NBAR_SHIFT = 5;
+export const PCI_REBAR_CTRL_BAR_SIZE = 0x00001f00;
+export const PCI_ATS_CTRL = 0x06;
+export const PCI_ATS_CTRL_ENABLE = 0x8000;
+export const PCI_PRI_CTRL = 0x04;
+export const PCI_PRI_ALLOC_REQ = 0x0c;
+export const PCI_PASID_CTRL = 0x06;
+export const PCI_EXP_DPC_CTL = 0x06;
+export const PCI_L1SS_CTL1 = 0x08;
+export const PCI_L1SS_CTL2 = 0x0c;
+export const PCI_PTM_CTRL = 0x08;
+export const PCI_TPH_CTRL = 0x08;
+export const PCI_VC_PORT_CAP1 = 0x04;
+export const PCI_VC_CAP1_EVCC = 0x00000007;
+export const PCI_VC_PORT_CTRL = 0x0c;
+export const PCI_VC_RES_CTRL = 0x14;
+/** Each VC resource (capability, control, status) takes 12 bytes from PCI_VC_RES_CAP (0x10). */
+export const PCI_VC_RES_STRIDE = 0x0c;
+export const PCI_EXP_DEVCTL2_LTR_EN = 0x0400;
+
+/** Bits of each extended register a restore must read back with (and the simulator lets software change). */
+export const EXT_RW = {
+  rebarCtrl: PCI_REBAR_CTRL_BAR_SIZE,
+  atsCtrl: 0x801f,
+  pasidCtrl: 0x0007,
+  priCtrl: 0x0001,
+  priAlloc: 0xffffffff,
+  dpcCtl: 0x01bf,
+  l1ssCtl1: 0xe3ffff0f,
+  l1ssCtl2: 0x000000fb,
+  ptmCtrl: 0x0000ff03,
+  tphCtrl: 0x00000307,
+  vcPortCtrl: 0x000e,
+  vcResCtrl: 0x870e00ff,
+  pcixCmd: 0x007f,
+} as const;

@@ -3,6 +3,8 @@ import { parseBdf } from '../pci/bdf.js';
 import type { Drhd } from './acpi/dmar.js';
 import { describeScope, type DeviceScope } from './acpi/device-scope.js';
 import type { Ivhd } from './acpi/ivrs.js';
+import { iortSmmuFor, type IortTable } from './acpi/iort.js';
+import type { DeviceTreeIommu } from './arm/devicetree.js';
 
 /** Which unit translates each PCI function, and how that was worked out. */
 export interface Coverage {
@@ -108,6 +110,48 @@ export function amdCoverage(units: { name: string; ivhd: Ivhd }[], scan: ScanRes
       if (ivhd.coverage.all || ivhd.coverage.ranges.some((r) => devid >= r.first && devid <= r.last)) unit = name;
     }
     if (unit) cov.unitOf.set(d.bdf, unit);
+  }
+  return cov;
+}
+
+/**
+ * ARM: which SMMU translates each PCI function, by the firmware's ID mappings: IORT root-complex
+ * mappings (iort_node_map_id(): requester ID → stream ID of an SMMU node, or straight to an ITS = no
+ * SMMU) and device-tree `iommu-map`s (of_map_id(): rid-base, phandle, sid-base, length). Also the stream
+ * ID, which the RMR check needs.
+ */
+export function armCoverage(
+  units: { name: string; iortOffset: number | null; dtPhandle: number | null }[],
+  iort: IortTable | null,
+  dt: DeviceTreeIommu | null,
+  scan: ScanResult,
+): Coverage & { streamOf: Map<string, { unit: string; sid: number }> } {
+  const cov = { unitOf: new Map<string, string>(), resolved: [] as Coverage['resolved'], problems: [] as string[], streamOf: new Map<string, { unit: string; sid: number }>() };
+  for (const d of scan.devices) {
+    const b = parseBdf(d.bdf)!;
+    const rid = (b.bus << 8) | (b.dev << 3) | b.fn;
+    if (iort) {
+      const hit = iortSmmuFor(iort, b.domain, rid);
+      if (hit && hit.smmu !== null) {
+        const u = units.find((x) => x.iortOffset === hit.smmu);
+        if (u) {
+          cov.unitOf.set(d.bdf, u.name);
+          cov.streamOf.set(d.bdf, { unit: u.name, sid: hit.streamId });
+          continue;
+        }
+      }
+    }
+    for (const m of dt?.maps ?? []) {
+      if (m.segment !== b.domain) continue;
+      const e = m.entries.find((x) => rid >= x.ridBase && rid < x.ridBase + x.length);
+      if (!e) continue;
+      const u = units.find((x) => x.dtPhandle === e.phandle);
+      if (u) {
+        cov.unitOf.set(d.bdf, u.name);
+        cov.streamOf.set(d.bdf, { unit: u.name, sid: e.sidBase + (rid - e.ridBase) });
+      }
+      break;
+    }
   }
   return cov;
 }

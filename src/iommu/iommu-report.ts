@@ -2,7 +2,7 @@
  * The IOMMU verdict (`iommu --json`), contract with other tools (issue #3). The planner reads it.
  * Fields marked contract keep their names and encodings; the others are additions (README documents all).
  */
-export type IommuCase = '1' | '2' | '3a' | '3b' | '4' | 'unknown';
+export type IommuCase = '1' | '2' | '3a' | '3b' | '4' | 'unknown' | 'mixed';
 
 export interface Evidence {
   /** Where the fact came from: `proc/vmcore`, `proc/cmdline`, `acpi:DMAR`, `sysfs:dmar0`, `kmsg`, `old-log`, `mmio:dmar0`, … */
@@ -10,11 +10,13 @@ export interface Evidence {
   fact: string;
 }
 
+/** Fields added by issue 13 (oldTables, snp, notes, smmu) are optional in the type only so that literal
+ * units elsewhere still compile; assessIommu() always fills them. */
 export interface IommuUnit {
   /** contract: `dmar0`, `ivhd0`, … */
   name: string;
   /** contract */
-  vendor: 'intel' | 'amd' | 'other';
+  vendor: 'intel' | 'amd' | 'arm' | 'other';
   /** contract: `0xfed90000`, or null when unknown. */
   registerBase: string | null;
   /** contract: GSTS.TES / AMD IommuEn read now, or what the logs say about the capture kernel. */
@@ -41,6 +43,22 @@ export interface IommuUnit {
   irqRemapNow: boolean | null;
   /** The evidence that decided each field (`measured mmio:dev/mem: GSTS=0xc7000000 …`), null when unknown. */
   basis: { now: string | null; before: string | null; tablesCopied: string | null; managed: string | null };
+  /**
+   * What became of the crashed kernel's tables: `reused` (the hardware keeps using them: AMD 6.18+
+   * "Reused DEV table", an adopted SMMU stream table), `copied` (copied into this kernel's memory),
+   * `not-copied` (a copy failed; the unit restarted with fresh tables), null when unknown or nothing to take.
+   */
+  oldTables?: 'reused' | 'copied' | 'not-copied' | null;
+  /** AMD: the IOMMU supports SEV-SNP (EFR bit 63); null when EFR was not read. */
+  snp?: boolean | null;
+  /** Findings that do not change the case: a window with translation off during boot, SNP, lost context tables. */
+  notes?: string[];
+  /**
+   * ARM SMMU: what became of stale DMA (`aborted`: reset with GBPA=ABORT and a fresh stream table;
+   * `adopted`: the old stream table kept; `bypass`: untranslated; `unknown`; null outcome when the SMMU
+   * was off before), why, and the RMR stream IDs firmware leaves in bypass. null for other units.
+   */
+  smmu?: { outcome: 'aborted' | 'adopted' | 'bypass' | 'unknown' | null; basis: string | null; rmrStreams: { first: number; count: number }[] } | null;
 }
 
 export interface IommuDevice {
@@ -59,13 +77,17 @@ export interface IommuDevice {
   /** The case of its unit; `1` when no unit translates it and the machine's case is known. */
   case: IommuCase;
   iommuGroup: number | null;
+  /** Its DMA reaches memory through an identity (passthrough) mapping, old or new: like case 3b. */
+  passthrough: boolean | null;
 }
 
 export interface IommuReport {
   /** contract */
   captureKernel: boolean;
-  /** contract */
+  /** contract; `mixed` when every unit was judged and they differ (each device carries its unit's case). */
   case: IommuCase;
+  /** Identity (passthrough) DMA in either kernel: stray DMA reaches raw memory once attached, as in 3b. */
+  passthrough: { now: boolean | null; before: boolean | null; basis: string[] };
   /** contract */
   evidence: Evidence[];
   /** contract */

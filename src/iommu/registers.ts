@@ -30,15 +30,37 @@ export const AMDVI = {
   IOMMU_EN: 1n,
 } as const;
 
+/** SMMUv3 register offsets and bits (drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.h:22-148 of Linux 6.18.19). */
+export const SMMUV3 = {
+  IDR0: 0x0,
+  CR0: 0x20,
+  CR0ACK: 0x24,
+  GBPA: 0x44,
+  GERROR: 0x60,
+  GERRORN: 0x64,
+  STRTAB_BASE: 0x80,
+  STRTAB_BASE_CFG: 0x88,
+  /** CR0 bit 0: the SMMU translates (else GBPA decides: abort or bypass). */
+  SMMUEN: 1,
+  /** CR0 bit 2: event queue on (off in a kdump kernel: faults are not logged). */
+  EVTQEN: 1 << 2,
+  /** GBPA bit 20: with SMMUEN clear, every transaction is aborted (else it bypasses). */
+  GBPA_ABORT: 1 << 20,
+  /** GERROR bit 8: service failure mode. */
+  SFM_ERR: 1 << 8,
+  /** STRTAB_BASE bits 51:6: the stream table's physical address. */
+  STRTAB_ADDR_MASK: ((1n << 52n) - 1n) & ~0x3fn,
+} as const;
+
 export interface UnitToRead {
   name: string;
-  vendor: 'intel' | 'amd';
+  vendor: 'intel' | 'amd' | 'arm';
   base: bigint;
 }
 
 export interface RegisterValues {
   unit: string;
-  vendor: 'intel' | 'amd';
+  vendor: 'intel' | 'amd' | 'arm';
   base: string;
   /** `mmio:dev/mem` (mapped or read now), `debugfs` (the driver's own dump). */
   source: string;
@@ -50,6 +72,14 @@ export interface RegisterValues {
   control?: bigint;
   devTable?: bigint;
   extFeatures?: bigint;
+  /** SMMUv3 */
+  idr0?: number;
+  cr0?: number;
+  gbpa?: number;
+  gerror?: number;
+  gerrorn?: number;
+  strtabBase?: bigint;
+  strtabBaseCfg?: number;
 }
 
 export interface RegisterResult {
@@ -87,7 +117,7 @@ export async function readRegisters(root: Root, units: UnitToRead[], io: Registe
         let w: Window | null = null;
         try {
           w = opener.map(u.base);
-          const v = u.vendor === 'intel' ? readVtd(w, u) : readAmd(w, u);
+          const v = u.vendor === 'intel' ? readVtd(w, u) : u.vendor === 'amd' ? readAmd(w, u) : readSmmuV3(w, u);
           const bogus = implausible(v);
           if (bogus) {
             result.problems.push(`${MEM} at ${hexAddress(u.base)} (${u.name}): ${bogus}; values not used`);
@@ -138,10 +168,27 @@ function readAmd(w: Window, u: UnitToRead): RegisterValues {
   };
 }
 
+function readSmmuV3(w: Window, u: UnitToRead): RegisterValues {
+  return {
+    unit: u.name,
+    vendor: 'arm',
+    base: hexAddress(u.base),
+    source: '',
+    idr0: w.read32(SMMUV3.IDR0),
+    cr0: w.read32(SMMUV3.CR0),
+    gbpa: w.read32(SMMUV3.GBPA),
+    gerror: w.read32(SMMUV3.GERROR),
+    gerrorn: w.read32(SMMUV3.GERRORN),
+    strtabBase: w.read64(SMMUV3.STRTAB_BASE),
+    strtabBaseCfg: w.read32(SMMUV3.STRTAB_BASE_CFG),
+  };
+}
+
 /** All-ones is what a read of an unclaimed or blocked MMIO address returns, never a real status. */
 function implausible(v: RegisterValues): string | null {
   if (v.vendor === 'intel' && v.gsts === 0xffff_ffff && v.ver === 0xffff_ffff) return 'registers read all ones (no unit at this address, or access blocked)';
   if (v.vendor === 'amd' && v.control === 0xffff_ffff_ffff_ffffn) return 'control register reads all ones (no unit at this address, or access blocked)';
+  if (v.vendor === 'arm' && v.cr0 === 0xffff_ffff && v.idr0 === 0xffff_ffff) return 'CR0 and IDR0 read all ones (no SMMU at this address, or access blocked)';
   return null;
 }
 

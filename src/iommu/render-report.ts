@@ -8,6 +8,7 @@ export const CASE_MEANING: Record<IommuCase, string> = {
   '3b': 'on before, switched off by this kernel: stray DMA hits raw physical memory',
   '4': 'on in both kernels: faults, and on some platforms PCI SERR, hangs, failed dumps',
   unknown: 'not decided',
+  mixed: 'the units differ: each device has its own unit\'s case',
 };
 
 /** The short human report of `iommu` (the JSON document is the full one). */
@@ -21,6 +22,12 @@ export function renderIommuReport(r: IommuReport): string {
   if (r.captureKernel) lines.push(`case ${r.case}: ${CASE_MEANING[r.case]}`);
   else if (r.prediction) lines.push(`case: none on a live system; a capture kernel would likely see case ${r.prediction.case} (${r.prediction.basis})`);
   if (r.captureKernel) for (const m of r.missing) lines.push(`  missing: ${m}`);
+  const pt = r.passthrough;
+  if (pt && (pt.before === true || pt.now === true)) {
+    const parts = [pt.before === true ? 'the crashed kernel ran identity mappings (its old tables pass DMA through untranslated)' : null, pt.now === true ? 'this kernel gives devices identity domains' : null].filter(Boolean);
+    lines.push(`passthrough: ${parts.join('; ')}: stray DMA reaches raw memory, as in case 3b`);
+  }
+  for (const u of r.units) for (const n of u.notes ?? []) lines.push(`  ${u.name}: ${n}`);
   const covered = new Map<string, number>();
   for (const d of r.devices) if (d.unit) covered.set(d.unit, (covered.get(d.unit) ?? 0) + 1);
   if (r.devices.length) {
@@ -49,11 +56,12 @@ function unitLine(u: IommuUnit, capture: boolean): string {
   const state = u.translationEnabledNow === null ? 'unknown' : u.translationEnabledNow ? 'ON' : 'OFF';
   const notes: string[] = [];
   const basis = u.basis.now ?? '';
-  if (basis.startsWith('measured')) notes.push(u.vendor === 'amd' ? 'IommuEn' : basis.includes('debugfs') ? 'GSTS.TES via debugfs' : 'GSTS.TES');
+  if (basis.startsWith('measured')) notes.push(u.vendor === 'amd' ? 'IommuEn' : u.vendor === 'arm' ? 'CR0.SMMUEN/GBPA' : basis.includes('debugfs') ? 'GSTS.TES via debugfs' : 'GSTS.TES');
   else if (basis.startsWith('logged')) notes.push('kernel log');
   else if (basis) notes.push('inferred');
   if (capture) {
-    if (u.tablesCopied === true) notes.push('copied tables from previous kernel');
+    if (u.oldTables === 'reused') notes.push('reused the crashed kernel\'s tables');
+    else if (u.tablesCopied === true) notes.push('copied tables from previous kernel');
     else if (u.translationEnabledBefore === true && u.tablesCopied === false) notes.push('old tables not copied');
     if (u.translationEnabledBefore === true) notes.push('on in the crashed kernel');
     else if (u.translationEnabledBefore === false) notes.push('off in the crashed kernel');
@@ -61,5 +69,6 @@ function unitLine(u: IommuUnit, capture: boolean): string {
     if (u.managedNow === false && u.translationEnabledNow) notes.push('not run by this kernel\'s driver');
   }
   if (u.vendor === 'other') notes.push('IOMMU class not judged');
+  if (u.smmu?.outcome) notes.push(`SMMU ${u.smmu.outcome}`);
   return `${u.name}${at}: translation ${state}${notes.length ? ` (${notes.join(', ')})` : ''}${capture ? ` → case ${u.case}` : ''}`;
 }

@@ -6,7 +6,12 @@ import { VTD } from './registers.js';
 import { hexAddress } from './acpi/bytes.js';
 
 /** A unit as the report shows it: what it is, the decided fields with their basis, the registers as hex. */
-export function toReportUnit(u: UnitRecord, v: UnitVerdict, reg: RegisterValues | undefined): IommuUnit {
+export function toReportUnit(
+  u: UnitRecord,
+  v: UnitVerdict,
+  reg: RegisterValues | undefined,
+  extra: Pick<IommuUnit, 'notes' | 'oldTables' | 'snp' | 'smmu'> = { notes: [], oldTables: null, snp: null, smmu: null },
+): IommuUnit {
   const values: Record<string, string> = {};
   if (reg) {
     if (reg.ver !== undefined) values.VER = `0x${reg.ver.toString(16)}`;
@@ -17,6 +22,14 @@ export function toReportUnit(u: UnitRecord, v: UnitVerdict, reg: RegisterValues 
     if (reg.devTable !== undefined) values.DEV_TABLE = hexAddress(reg.devTable);
     if (reg.control !== undefined) values.CONTROL = hexAddress(reg.control);
     if (reg.extFeatures !== undefined) values.EXT_FEATURES = hexAddress(reg.extFeatures);
+    const h32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+    if (reg.idr0 !== undefined) values.IDR0 = h32(reg.idr0);
+    if (reg.cr0 !== undefined) values.CR0 = h32(reg.cr0);
+    if (reg.gbpa !== undefined) values.GBPA = h32(reg.gbpa);
+    if (reg.gerror !== undefined) values.GERROR = h32(reg.gerror);
+    if (reg.gerrorn !== undefined) values.GERRORN = h32(reg.gerrorn);
+    if (reg.strtabBase !== undefined) values.STRTAB_BASE = hexAddress(reg.strtabBase);
+    if (reg.strtabBaseCfg !== undefined) values.STRTAB_BASE_CFG = h32(reg.strtabBaseCfg);
   }
   return {
     name: u.name,
@@ -34,5 +47,9 @@ export function toReportUnit(u: UnitRecord, v: UnitVerdict, reg: RegisterValues 
     registers: reg ? { source: reg.source, values } : null,
     irqRemapNow: reg?.gsts !== undefined ? (reg.gsts & VTD.IRES) !== 0 : null,
     basis: { now: v.now.basis, before: v.before.basis, tablesCopied: v.copied.basis, managed: v.managed.basis },
+    oldTables: extra.oldTables,
+    snp: extra.snp,
+    smmu: extra.smmu,
+    notes: extra.notes,
   };
 }

@@ -5,7 +5,7 @@ import { describeError } from './describe-error.js';
 /** One entry of `/sys/class/iommu`: a unit some IOMMU driver of the running kernel registered. */
 export interface SysfsUnit {
   name: string;
-  vendor: 'intel' | 'amd' | 'other';
+  vendor: 'intel' | 'amd' | 'arm' | 'other';
   /** The attribute directory that told the vendor (`intel-iommu`, `amd-iommu`), null for other classes. */
   attributeDir: string | null;
   /** intel-iommu/address: the DRHD register base (`fed90000`), as `0x…`. */
@@ -25,10 +25,13 @@ export interface SysfsIommuState {
   units: SysfsUnit[];
   /** Number of `sys/kernel/iommu_groups` entries: groups exist only while an IOMMU driver manages devices. */
   groups: number | null;
+  /** Group number → its default domain type (`sys/kernel/iommu_groups/N/type`: identity, DMA, DMA-FQ, blocked, unmanaged). */
+  groupTypes: Map<number, string>;
   problems: string[];
 }
 
 const CLASS_DIR = 'sys/class/iommu';
+const SMMU_NAME = /^(smmu3?)\.(0x[0-9a-f]+)$/i;
 const GROUPS_DIR = 'sys/kernel/iommu_groups';
 
 /**
@@ -38,7 +41,7 @@ const GROUPS_DIR = 'sys/kernel/iommu_groups';
  */
 export function readSysfsUnits(root: Root): SysfsIommuState {
   const problems: string[] = [];
-  const state: SysfsIommuState = { classPresent: false, units: [], groups: null, problems };
+  const state: SysfsIommuState = { classPresent: false, units: [], groups: null, groupTypes: new Map(), problems };
   let names: string[] = [];
   try {
     state.classPresent = root.exists(CLASS_DIR);
@@ -64,10 +67,15 @@ export function readSysfsUnits(root: Root): SysfsIommuState {
         unit.attributeDir = 'amd-iommu';
         unit.cap = hexAttr(read(root, `${base}/amd-iommu/cap`, problems));
         unit.features = read(root, `${base}/amd-iommu/features`, problems);
+      } else if (SMMU_NAME.test(name)) {
+        // arm-smmu-v3.c registers "smmu3.%pa", arm-smmu.c "smmu.%pa": the name is the register base.
+        unit.vendor = 'arm';
+        unit.address = `0x${BigInt(SMMU_NAME.exec(name)![2]!).toString(16)}`;
+        unit.version = SMMU_NAME.exec(name)![1] === 'smmu3' ? '3' : '2';
       } else {
         const known = [...entries].filter((e) => !['devices', 'power', 'subsystem', 'uevent', 'device'].includes(e));
         problems.push(
-          `${base}: IOMMU class not known to this agent (no intel-iommu/ or amd-iommu/ attributes${known.length ? `; has ${known.join(', ')}` : ''}); its translation state is not judged`,
+          `${base}: IOMMU class not known to this agent (no intel-iommu/ or amd-iommu/ attributes, not an smmu3.0x… name${known.length ? `; has ${known.join(', ')}` : ''}); its translation state is not judged`,
         );
       }
       if (entries.has('devices')) unit.devices = root.list(`${base}/devices`).filter(isBdf).sort();
@@ -77,7 +85,16 @@ export function readSysfsUnits(root: Root): SysfsIommuState {
     state.units.push(unit);
   }
   try {
-    if (root.exists(GROUPS_DIR)) state.groups = root.list(GROUPS_DIR).length;
+    if (root.exists(GROUPS_DIR)) {
+      const groups = root.list(GROUPS_DIR);
+      state.groups = groups.length;
+      // The type file exists since 5.11; read at most a few hundred (one small file each).
+      for (const g of groups.slice(0, 512)) {
+        if (!/^\d+$/.test(g)) continue;
+        const t = read(root, `${GROUPS_DIR}/${g}/type`, problems);
+        if (t) state.groupTypes.set(Number(g), t);
+      }
+    }
   } catch (err) {
     problems.push(`${GROUPS_DIR}: ${describeError(err)}`);
   }

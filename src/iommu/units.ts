@@ -1,5 +1,7 @@
 import type { DmarTable, Drhd } from './acpi/dmar.js';
 import type { Ivhd, IvrsTable } from './acpi/ivrs.js';
+import type { IortSmmu, IortTable } from './acpi/iort.js';
+import type { DeviceTreeIommu, DtSmmu } from './arm/devicetree.js';
 import type { SysfsUnit } from './sysfs-units.js';
 import type { LogFacts } from './kmsg/parse-log.js';
 import { hexAddress } from './acpi/bytes.js';
@@ -7,11 +9,14 @@ import { hexAddress } from './acpi/bytes.js';
 /** One IOMMU unit with everything known about where it is, before any judgement. */
 export interface UnitRecord {
   name: string;
-  vendor: 'intel' | 'amd' | 'other';
+  vendor: 'intel' | 'amd' | 'arm' | 'other';
   base: bigint | null;
   drhd: Drhd | null;
   ivhd: Ivhd | null;
   sysfs: SysfsUnit | null;
+  /** ARM: the IORT node or device-tree node of the SMMU. */
+  iortSmmu?: IortSmmu | null;
+  dtSmmu?: DtSmmu | null;
   knownFrom: string[];
   /** How the name was found: the kernel's (sysfs, a log line) or assumed from the table order. */
   nameFrom: 'sysfs' | 'kmsg' | 'table-order' | 'log';
@@ -22,7 +27,13 @@ export interface UnitRecord {
  * "dmarN: reg_base_addr") and by IVHD order (AMD: ivhdN is the Nth IVHD of the type the kernel uses).
  * A DRHD no kernel named gets `dmar<index>`: the kernel numbers units in table order.
  */
-export function buildUnits(dmar: DmarTable | null, ivrs: IvrsTable | null, sysfs: SysfsUnit[], logs: LogFacts[]): { units: UnitRecord[]; notes: string[] } {
+export function buildUnits(
+  dmar: DmarTable | null,
+  ivrs: IvrsTable | null,
+  sysfs: SysfsUnit[],
+  logs: LogFacts[],
+  arm: { iort: IortTable | null; dt: DeviceTreeIommu | null } = { iort: null, dt: null },
+): { units: UnitRecord[]; notes: string[] } {
   const notes: string[] = [];
   const units: UnitRecord[] = [];
   const taken = new Set<string>();
@@ -62,15 +73,39 @@ export function buildUnits(dmar: DmarTable | null, ivrs: IvrsTable | null, sysfs
     units.push({ name, vendor: 'amd', base: ivhd.registerBaseValue, drhd: null, ivhd, sysfs: s, knownFrom: ['acpi:IVRS', ...(s ? ['sysfs'] : [])], nameFrom: s ? 'sysfs' : 'table-order' });
   });
 
+  // ARM SMMUs: IORT nodes, device-tree nodes, named like the kernel names them ("smmu3.%pa").
+  const armSeen = new Map<string, UnitRecord>();
+  const armUnit = (base: bigint | null, version: 2 | 3, from: string): UnitRecord => {
+    const key = base === null ? `${from}:${armSeen.size}` : base.toString(16);
+    const have = armSeen.get(key);
+    if (have) {
+      if (!have.knownFrom.includes(from)) have.knownFrom.push(from);
+      return have;
+    }
+    const name = base === null ? `smmu${version === 3 ? '3' : ''}.unknown${armSeen.size}` : `${version === 3 ? 'smmu3' : 'smmu'}.0x${base.toString(16).padStart(16, '0')}`;
+    const s = sysfs.find((x) => x.vendor === 'arm' && x.address !== null && base !== null && BigInt(x.address) === base) ?? null;
+    const u: UnitRecord = { name: s?.name ?? name, vendor: 'arm', base, drhd: null, ivhd: null, sysfs: s, iortSmmu: null, dtSmmu: null, knownFrom: [from, ...(s && from !== 'sysfs' ? ['sysfs'] : [])], nameFrom: s ? 'sysfs' : 'table-order' };
+    armSeen.set(key, u);
+    taken.add(u.name);
+    units.push(u);
+    return u;
+  };
+  for (const m of arm.iort?.smmus ?? []) armUnit(m.baseValue, m.version, 'acpi:IORT').iortSmmu = m;
+  for (const m of arm.dt?.smmus ?? []) armUnit(m.base, m.version, 'devicetree').dtSmmu = m;
+
   for (const s of sysfs) {
     if (units.some((u) => u.sysfs === s)) continue;
+    if (s.vendor === 'arm') {
+      armUnit(s.address ? BigInt(s.address) : null, s.version === '3' ? 3 : 2, 'sysfs');
+      continue;
+    }
     if (taken.has(s.name)) {
       notes.push(`sysfs ${s.name} does not match the ACPI unit of that name${s.address ? ` (address ${s.address})` : ''}`);
     }
     taken.add(s.name);
     const base = s.address ? BigInt(s.address) : null;
     units.push({ name: s.name, vendor: s.vendor, base, drhd: null, ivhd: null, sysfs: s, knownFrom: ['sysfs'], nameFrom: 'sysfs' });
-    if (s.vendor !== 'other') notes.push(`${s.name}: registered by the kernel but not in the ${s.vendor === 'intel' ? 'DMAR' : 'IVRS'} table as read`);
+    if (s.vendor === 'intel' || s.vendor === 'amd') notes.push(`${s.name}: registered by the kernel but not in the ${s.vendor === 'intel' ? 'DMAR' : 'IVRS'} table as read`);
   }
 
   // Units only a log names (the table unreadable, sysfs absent): still units whose state matters.

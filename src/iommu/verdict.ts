@@ -23,11 +23,17 @@ export interface Claim {
   strength: Strength;
   source: string;
   fact: string;
+  /**
+   * The claim rests on a message NOT being in a log. Such a claim may say the crashed kernel had
+   * translation on or off for cases 2 and 4, but never on its own make a unit case 1: a verdict that
+   * makes the agent reset less needs positive evidence (a register read, a message the kernel prints).
+   */
+  absence?: boolean;
 }
 
 export interface VerdictInput {
   captureKernel: boolean;
-  units: { name: string; vendor: 'intel' | 'amd' | 'other' }[];
+  units: { name: string; vendor: 'intel' | 'amd' | 'arm' | 'other' }[];
   claims: Claim[];
   /** Units nobody in this kernel touched: translation now is whatever the crashed kernel left. */
   untouched: { unit: string; source: string; fact: string }[];
@@ -41,6 +47,8 @@ export interface FieldValue {
   value: boolean | null;
   /** The claim that decided it, `strength source: fact`; null when unknown. */
   basis: string | null;
+  /** Every claim that decided it rests on a message's absence. */
+  absence?: boolean;
 }
 
 export interface UnitVerdict {
@@ -83,6 +91,9 @@ export function decide(input: VerdictInput): Verdict {
   const cases = new Set(units.map((u) => u.case));
   if (cases.size === 1 && !cases.has('unknown')) return { case: units[0]!.case, units, missing, conflicts };
   for (const u of units) if (u.case === 'unknown') missing.push(...u.missing.map((m) => `${u.name}: ${m}`));
+  // Every unit judged, and they differ (dmar0 case 2, dmar1 case 4): the machine's case is `mixed` and
+  // each device carries its own unit's case, which is what the planner reads.
+  if (!cases.has('unknown')) return { case: 'mixed', units, missing, conflicts };
   const known = units.filter((u) => u.case !== 'unknown');
   if (new Set(known.map((u) => u.case)).size > 1) {
     missing.push(`units disagree (${known.map((u) => `${u.name} case ${u.case}`).join(', ')}): see each device's case`);
@@ -99,7 +110,7 @@ function decideUnit(u: { name: string; vendor: string }, input: VerdictInput, co
   const managed = pick('managed');
   const untouched = input.untouched.find((t) => t.unit === u.name);
   if (now.value === null && untouched && before.value !== null) {
-    now = { value: before.value, basis: `inferred ${untouched.source}: ${untouched.fact}; so as the crashed kernel left it (${before.basis})` };
+    now = { value: before.value, basis: `inferred ${untouched.source}: ${untouched.fact}; so as the crashed kernel left it (${before.basis})`, ...(before.absence ? { absence: true } : {}) };
   }
   const missing: string[] = [];
   let c: IommuCase = 'unknown';
@@ -109,7 +120,10 @@ function decideUnit(u: { name: string; vendor: string }, input: VerdictInput, co
     if (before.value === null) missing.push('whether the crashed kernel had translation on (no old log, no copy/"already enabled" message, no register left untouched)');
     if (now.value === null) missing.push('whether translation is on now (registers not read, no driver state or log line)');
     if (before.value !== null && now.value !== null) {
-      if (!before.value) c = now.value ? '2' : '1';
+      if (!before.value && !now.value && (before.absence || now.absence)) {
+        // Case 1 excludes every device from the plan: not on the strength of a missing message.
+        missing.push(`only the absence of a message says translation was off (${(before.absence ? before : now).basis}); absence lowers confidence, it never proves "off" (case 1 needs a register read or a message the kernel prints)`);
+      } else if (!before.value) c = now.value ? '2' : '1';
       else if (!now.value) c = '3b';
       else if (managed.value === true) c = '4';
       else if (managed.value === false) c = '3a';
@@ -121,8 +135,10 @@ function decideUnit(u: { name: string; vendor: string }, input: VerdictInput, co
 
 function resolve(unit: string, field: Field, claims: Claim[], conflicts: string[]): FieldValue {
   if (claims.length === 0) return { value: null, basis: null };
-  const top = Math.max(...claims.map((c) => RANK[c.strength]));
-  const best = claims.filter((c) => RANK[c.strength] === top);
+  // A claim resting on a message's absence ranks below every positive claim, whatever its strength.
+  const rank = (c: Claim): number => (c.absence ? 0 : 10) + RANK[c.strength];
+  const top = Math.max(...claims.map(rank));
+  const best = claims.filter((c) => rank(c) === top);
   const values = new Set(best.map((c) => c.value));
   if (values.size > 1) {
     conflicts.push(`${unit} ${field}: ${best.map((c) => `${c.value} (${c.strength} ${c.source}: ${c.fact})`).join(' vs ')}; left unknown`);
@@ -130,9 +146,9 @@ function resolve(unit: string, field: Field, claims: Claim[], conflicts: string[
   }
   const chosen = best[0]!;
   for (const c of claims) {
-    if (c.value !== chosen.value) conflicts.push(`${unit} ${field}: ${c.strength} ${c.source} says ${c.value} (${c.fact}), ${chosen.strength} ${chosen.source} says ${chosen.value}; kept the ${chosen.strength} one`);
+    if (c.value !== chosen.value) conflicts.push(`${unit} ${field}: ${c.strength} ${c.source} says ${c.value} (${c.fact}), ${chosen.strength} ${chosen.source} says ${chosen.value}; kept the ${chosen.absence ? chosen.strength : c.absence ? 'positive' : chosen.strength} one`);
   }
-  return { value: chosen.value, basis: `${chosen.strength} ${chosen.source}: ${chosen.fact}` };
+  return { value: chosen.value, basis: `${chosen.strength} ${chosen.source}: ${chosen.fact}`, ...(chosen.absence ? { absence: true } : {}) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { kdumpServerTree } from './examples/kdump-server.js';
 import { laptopTree } from './examples/laptop.js';
 import { serverTree } from './examples/server.js';
 import type { MockTree } from './tree-builder.js';
@@ -8,6 +9,7 @@ import type { MockTree } from './tree-builder.js';
 export const EXAMPLES: Record<string, () => MockTree> = {
   server: serverTree,
   laptop: laptopTree,
+  'kdump-server': kdumpServerTree,
 };
 
 /** Regenerate examples/ (`npm run examples`); a test checks the committed trees match. */

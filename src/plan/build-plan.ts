@@ -1,6 +1,6 @@
 import type { IommuCase, IommuReport } from '../iommu/iommu-report.js';
 import type { ScanDevice } from '../scan/scan-result.js';
-import { evaluate, fallbacksFor, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
+import { evaluate, fallbacksFor, kernelBusRestoresTooSoon, NO_ACPI, NO_DEVICE_SPECIFIC, resetsVfs, type Evaluation, type Verdict } from './choose-method.js';
 import { buildContext, busCheck, quirkNote, type PlanContext, type PlanInput } from './context.js';
 import { resetsDisabled } from './kernel-listing.js';
 import type { Plan, PlanEntry, PlanMethod, PlanStep } from './plan.js';
@@ -175,10 +175,32 @@ function iommuNotes(iommu: IommuReport): string[] {
   return iommu.problems.map((p) => `iommu: ${p}`);
 }
 
+const RAW_MEMORY_URGENCY = 1_000_000;
+const passthroughSets = new WeakMap<IommuReport, Set<string>>();
+/** The functions the IOMMU report marks passthrough, computed once per report. */
+function passthroughOf(iommu: IommuReport): Set<string> {
+  let set = passthroughSets.get(iommu);
+  if (!set) {
+    set = new Set(iommu.devices.filter((d) => d.passthrough === true).map((d) => d.bdf));
+    passthroughSets.set(iommu, set);
+  }
+  return set;
+}
+
+/**
+ * Urgency (the sort key of the steps) and its notes. Stray DMA that reaches raw memory comes first: case
+ * 3b, and a function the IOMMU report marks `passthrough` (an identity mapping, old or new, lets its DMA
+ * through untranslated, like 3b); then functions with DMA faults logged against them.
+ */
 function faultNote(ctx: PlanContext, functions: string[]): { faults: number; notes: string[] } {
   let faults = 0;
   const notes: string[] = [];
   for (const f of functions) {
+    const pt = passthroughOf(ctx.input.iommu).has(f);
+    if (pt || ctx.caseOf(f) === '3b') {
+      faults += RAW_MEMORY_URGENCY;
+      if (pt) notes.push(`${f}: identity (passthrough) mapping: its stray DMA reaches raw memory as in case 3b: reset first`);
+    }
     const n = ctx.faults.get(f) ?? 0;
     if (n > 0) {
       faults += n;
@@ -201,7 +223,7 @@ function rejected(ev: Evaluation, upTo: Verdict): string[] {
   for (const v of ev.verdicts) {
     if (v === upTo) break;
     // "The kernel has no device-specific reset" is true of nearly everything: not worth a line.
-    if (!v.ok && !(v.candidate === 'device_specific' && v.why === NO_DEVICE_SPECIFIC)) out.push(`${ev.bdf}: not ${v.candidate}: ${v.why}`);
+    if (!v.ok && !(v.candidate === 'device_specific' && v.why === NO_DEVICE_SPECIFIC) && !(v.candidate === 'acpi' && v.why === NO_ACPI)) out.push(`${ev.bdf}: not ${v.candidate}: ${v.why}`);
   }
   return out;
 }
@@ -251,12 +273,19 @@ function busDraft(ctx: PlanContext, bridge: string, requesters: string[], evalua
   for (const f of requesters) {
     const ev = evaluations.get(f)!;
     reasons.push(...rejected(ev, ev.chosen!));
-    if (ctx.byBdf.get(f)!.staleResetMethods.includes('bus')) reasons.push(`${f}: the kernel lists bus but would refuse it at reset time (other functions on its bus): done on the bridge instead`);
+    const fd = ctx.byBdf.get(f)!;
+    if (fd.staleResetMethods.includes('bus')) {
+      // Stale because of siblings, or because its config cannot be read at all (issue 12 item 7).
+      const why = fd.sameBus.length > 0 ? 'the kernel lists bus but would refuse it at reset time (other functions on its bus)' : fd.headerType === null ? `${f} does not answer config reads (all 0xFF): the kernel's bus through its reset file could not be judged` : 'the kernel lists bus but it would fail';
+      reasons.push(`${f}: ${why}: done on the bridge instead`);
+    }
   }
   for (const f of functions) {
     const ev = evaluations.get(f);
     if (ev?.chosen && ev.chosen.method !== 'bus') reasons.push(`${f} would have used ${ev.chosen.method}; the bus reset resets it anyway`);
   }
+  const soon = kernelBusRestoresTooSoon(ctx, bridge);
+  if (soon) reasons.push(`raw Bridge Control reset, never ${bridge}'s reset_subordinate: ${soon}`);
   reasons.push(...timing.notes, ...infoNotes(ctx, [bridge, ...functions]));
   reasons.push(`config space of all ${functions.length} function${functions.length === 1 ? '' : 's'} below ${bridge} is saved before and restored after`);
   return {

@@ -3,6 +3,7 @@ import type { ScanDevice } from '../scan/scan-result.js';
 import { busCheck, quirkNote, type PlanContext } from './context.js';
 import { configCut, kernelOmits, resetsDisabled } from './kernel-listing.js';
 import type { PlanMethod } from './plan.js';
+import { chelsioT4 } from './device-guards.js';
 import { rawFunctionRefusal } from './raw-safety.js';
 import { underlyingMethod } from './waits.js';
 
@@ -18,8 +19,12 @@ export { configCut } from './kernel-listing.js';
  * hot-plug or CXL port (raw-safety.ts).
  */
 
-/** What the planner tries, in this order unless the table prefers otherwise. */
-export const KERNEL_ORDER = ['device_specific', 'flr', 'af_flr', 'pm', 'bus'] as const;
+/**
+ * What the planner tries, in this order unless the table prefers otherwise: pci_reset_fn_methods[]
+ * (drivers/pci/pci.c:5158, Linux 6.18.19): device_specific, acpi (the platform's _RST), flr, af_flr, pm,
+ * bus (cxl_bus is chosen in place of bus below a CXL port).
+ */
+export const KERNEL_ORDER = ['device_specific', 'acpi', 'flr', 'af_flr', 'pm', 'bus'] as const;
 
 export interface Verdict {
   /** What was tried: a method name, a `prefer=` item. */
@@ -70,12 +75,13 @@ function kernelMethodAcceptable(ctx: PlanContext, d: ScanDevice, m: string, trus
       return true;
     case 'flr':
     case 'af_flr':
-      return q.noFlr.length === 0;
+      return q.noFlr.length === 0 && chelsioT4(d) === null;
     case 'pm':
       return q.noPm.length === 0;
     case 'bus':
     case 'cxl_bus': {
       if (d.parent === null) return false;
+      if (kernelBusRestoresTooSoon(ctx, d.parent) !== null) return false;
       const b = busCheck(ctx, d.parent);
       if (!b.ok || b.radius.length !== 1 || b.radius[0] !== d.bdf) return false;
       // Below a CXL port, a kernel without cxl_bus does not know SBR can be masked: its bus "succeeds" doing nothing.
@@ -108,6 +114,8 @@ function rawVerdict(ctx: PlanContext, d: ScanDevice, m: 'flr' | 'af_flr' | 'pm')
     const cut = `config space read only to ${d.configSize} bytes, so its capability bits are unknown (read as root)`;
     if (!kernelOffers(d, m)) return no(`${cut}, and the kernel does not list ${m}`);
     if (forbid) return no(`forbidden: ${quirkNote(forbid)}`);
+    const t4 = m === 'pm' ? null : chelsioT4(d);
+    if (t4) return no(`forbidden: ${t4}`);
     const method = kernelForm(ctx, d, m);
     return { candidate: m, ok: true, method, target: d.bdf, radius: [d.bdf], why: `${cut}; ${kernelNote(d, m, method)}` };
   }
@@ -117,8 +125,12 @@ function rawVerdict(ctx: PlanContext, d: ScanDevice, m: 'flr' | 'af_flr' | 'pm')
     else if (q.assumeFlr && d.pcie !== null) capability = `DevCap FLR- but it does FLR (${quirkNote(q.assumeFlr)})`;
     else return no(d.pcie === null ? 'no PCI Express capability, so no FLR' : 'DevCap FLR-: no function level reset');
     if (q.noFlr.length) return no(`forbidden: ${quirkNote(q.noFlr[0]!)}`);
+    const t4 = chelsioT4(d);
+    if (t4) return no(`forbidden: ${t4}`);
   } else if (m === 'af_flr') {
     if (!d.af) return no('no Advanced Features capability');
+    const t4 = chelsioT4(d);
+    if (t4) return no(`forbidden: ${t4}`);
     if (!d.afFlr) return no(`AF capability without ${d.af.tp ? '' : 'TP'}${!d.af.tp && !d.af.flr ? ' and ' : ''}${d.af.flr ? '' : 'FLR'}`);
     capability = 'AF capability with TP and FLR';
     if (q.noFlr.length) return no(`forbidden: ${quirkNote(q.noFlr[0]!)}`);
@@ -148,6 +160,25 @@ function kernelMissing(d: ScanDevice, m: string): string {
   return `the kernel does not list ${m} in reset_method "${d.resetMethods.join(' ')}"`;
 }
 
+/**
+ * Why the kernel's own bus reset of `bridge` (`bus` through a function's reset file, or the bridge's
+ * `reset_subordinate`) would restore config too soon, or null. __pci_reset_bus() and
+ * pci_reset_bus_function() wait with pci_bridge_wait_for_secondary_bus() (drivers/pci/pci.c:4805), which
+ * returns 0 at once for a PCIe-to-PCI bridge (not pcie_downstream_port(), pci.c:4865); then
+ * pci_bus_restore_locked() (pci.c:5546) writes BARs and Command ~2 ms after the reset, while conventional
+ * devices are still in their ~1 s Trhfa window (PCI r3.0 4.3.2) and drop the writes. The same holds for a
+ * PCIe-to-PCI bridge anywhere below `bridge` (its own wait is skipped the same way).
+ */
+export function kernelBusRestoresTooSoon(ctx: PlanContext, bridge: string): string | null {
+  const bd = ctx.byBdf.get(bridge);
+  if (!bd) return null;
+  for (const b of [bd, ...bd.below.map((x) => ctx.byBdf.get(x)).filter((x): x is ScanDevice => x !== undefined)]) {
+    if (b.pcieType !== 'pcie_to_pci_bridge' || b.below.length === 0) continue;
+    return `${b.bdf} is a PCIe-to-PCI bridge: the kernel's bus reset waits nothing below it (pci_bridge_wait_for_secondary_bus() skips bridges that are not downstream ports) and restores config ~2 ms after the reset, inside the conventional devices' ~1 s Trhfa window, where writes are dropped; a raw reset that holds 1000 ms + the d3cold delay and restores itself is used instead`;
+  }
+  return null;
+}
+
 function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   const no = (why: string, radius: string[] = []): Verdict => ({ candidate: 'bus', ok: false, method: null, target: null, radius, why });
   if (d.parent === null) return no('on a root bus: there is no bridge above it to reset');
@@ -157,7 +188,8 @@ function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   const alone = b.radius.length === 1 && b.radius[0] === d.bdf;
   // Below a CXL port only cxl_bus is sure to reset: it unmasks SBR in the port's DVSEC first (bus returns ENOTTY while masked).
   const km = bridge.cxlPortDvsec !== null ? 'cxl_bus' : 'bus';
-  if (alone && kernelOffers(d, km)) {
+  const tooSoon = kernelBusRestoresTooSoon(ctx, d.parent);
+  if (alone && kernelOffers(d, km) && tooSoon === null) {
     const method = kernelForm(ctx, d, km);
     const via =
       km === 'cxl_bus'
@@ -167,12 +199,14 @@ function busVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
           : '';
     return { candidate: 'bus', ok: true, method, target: d.bdf, radius: b.radius, why: `alone below ${d.parent}; ${kernelNote(d, km, method)}${via}` };
   }
-  if (b.raw !== null) return no(alone ? `${b.raw}; and the kernel's ${km} through ${d.bdf}'s reset file is not available: ${kernelMissing(d, km)}` : b.raw, b.radius);
+  if (b.raw !== null) return no(alone ? `${b.raw}; and the kernel's ${km} through ${d.bdf}'s reset file is not available: ${tooSoon ?? kernelMissing(d, km)}` : b.raw, b.radius);
   const stale = d.staleResetMethods.includes('bus') ? ` (the kernel lists bus for ${d.bdf} but it would fail: functions share its bus)` : '';
-  return { candidate: 'bus', ok: true, method: 'bus', target: d.parent, radius: b.radius, why: `${b.why}${stale}` };
+  const soon = tooSoon !== null && alone && kernelOffers(d, km) ? `; not the kernel's ${km}: ${tooSoon}` : '';
+  return { candidate: 'bus', ok: true, method: 'bus', target: d.parent, radius: b.radius, why: `${b.why}${stale}${soon}` };
 }
 
 export const NO_DEVICE_SPECIFIC = 'the kernel has no device-specific reset for it';
+export const NO_ACPI = 'the kernel lists no ACPI _RST for it';
 
 function deviceSpecificVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   if (!kernelOffers(d, 'device_specific')) {
@@ -182,13 +216,30 @@ function deviceSpecificVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
   return { candidate: 'device_specific', ok: true, method, target: d.bdf, radius: [d.bdf], why: `only the kernel can run it; ${kernelNote(d, 'device_specific', method)}` };
 }
 
+/**
+ * `acpi`: the platform's _RST, evaluated by pci_dev_acpi_reset() (drivers/pci/pci-acpi.c); second in
+ * pci_reset_fn_methods[], above flr. Only the kernel can run it, and only where it lists it.
+ */
+function acpiVerdict(ctx: PlanContext, d: ScanDevice): Verdict {
+  if (!kernelOffers(d, 'acpi')) return { candidate: 'acpi', ok: false, method: null, target: null, radius: [], why: NO_ACPI };
+  const method = kernelForm(ctx, d, 'acpi');
+  return { candidate: 'acpi', ok: true, method, target: d.bdf, radius: [d.bdf], why: `the platform's ACPI _RST, ranked above flr by the kernel (pci_reset_fn_methods[]); ${kernelNote(d, 'acpi', method)}` };
+}
+
 /** `prefer=kernel` / `kernel:<m>` / `vfio`: the table trusts the kernel's listing over our reading of config space, except for bus. */
 function preferredKernelVerdict(ctx: PlanContext, d: ScanDevice, item: QuirkMethod): Verdict {
   const q = ctx.quirks.get(d.bdf)!;
   const listing = d.resetFile ? (d.resetMethods ?? []) : [];
   const no = (why: string): Verdict => ({ candidate: item, ok: false, method: null, target: null, radius: [], why });
+  const from0 = (qq: typeof q): string => quirkNote(qq.prefer!.from);
   // The agent never rebinds a driver (in a capture kernel the one bound may serve the dump target).
   if (item === 'vfio' && d.driver !== 'vfio-pci') return no(`VFIO_DEVICE_RESET needs the function bound to vfio-pci (bound: ${d.driver ?? 'no driver'})`);
+  // A kernel older than 5.15 has `reset` but no `reset_method`: its chain is fixed, pci_reset_fn_methods[]
+  // in order, and pci_dev_specific_reset() comes first and claims every device of pci_dev_reset_methods[]
+  // (drivers/pci/quirks.c), which is what a `kernel:device_specific` entry of the table says it is in.
+  if (item === 'kernel:device_specific' && d.resetFile && d.resetMethods === null) {
+    return { candidate: item, ok: true, method: 'kernel', target: d.bdf, radius: [d.bdf], why: `the table says the kernel has a device-specific reset for it (${from0(q)}); no reset_method file (kernel older than 5.15): its plain reset file runs the fixed chain, which starts with device_specific` };
+  }
   if (listing.length === 0) return no(d.resetFile ? 'the kernel lists no reset method' : 'the kernel has no reset file for it');
   const trusted = (k: string): boolean => (k === 'bus' || k === 'cxl_bus' ? kernelOffers(d, k) : listing.includes(k));
   const usable = (k: string): boolean => trusted(k) && kernelMethodAcceptable(ctx, d, k, true);
@@ -220,7 +271,7 @@ export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
   }
   const q = ctx.quirks.get(d.bdf)!;
   const order: string[] = [];
-  let orderWhy = 'the kernel\'s order: device_specific, flr, af_flr, pm, bus';
+  let orderWhy = 'the kernel\'s order: device_specific, acpi, flr, af_flr, pm, bus';
   if (q.prefer) {
     order.push(...q.prefer.value);
     orderWhy = `${q.prefer.value.join(', ')} first, as ${quirkNote(q.prefer.from)}; then the kernel's order`;
@@ -229,6 +280,7 @@ export function evaluate(ctx: PlanContext, d: ScanDevice): Evaluation {
 
   const verdicts: Verdict[] = order.map((c) => {
     if (c === 'device_specific') return deviceSpecificVerdict(ctx, d);
+    if (c === 'acpi') return acpiVerdict(ctx, d);
     if (c === 'flr' || c === 'af_flr' || c === 'pm') return rawVerdict(ctx, d, c);
     if (c === 'bus') return busVerdict(ctx, d);
     return preferredKernelVerdict(ctx, d, c as QuirkMethod);

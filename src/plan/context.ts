@@ -131,6 +131,12 @@ function computeBusCheck(ctx: PlanContext, bridge: string): BusCheck {
     if (q.noBus.length) return no(`a bus reset of ${bridge} would also reset ${f}, which must never be below a bus reset (${quirkNote(q.noBus[0]!)})`, radius);
     if (q.skip) return no(`a bus reset of ${bridge} would also reset ${f}, which the table says to skip (${quirkNote(q.skip)})`, radius);
     const fd = ctx.byBdf.get(f)!;
+    // A CXL memory device decoding host memory (HDM decoders committed: they live in MMIO, which the scan
+    // does not read; Mem_Enable in its CXL DVSEC is what config space shows): a bus reset, plain or
+    // cxl_bus, takes that memory away under whoever uses it.
+    if (fd.cxlMemEnabled === true) {
+      return no(`a bus reset of ${bridge} would also reset ${f}, a CXL memory device with Mem_Enable set in its CXL DVSEC (its HDM decoders may be committed and its memory in use): refused`, radius);
+    }
     const kernelSays = resetsDisabled(fd) ?? kernelOmits(fd, 'bus');
     if (kernelSays) return no(`a bus reset of ${bridge} would also reset ${f}: ${kernelSays}`, radius);
   }

@@ -1,4 +1,5 @@
 import type { PcieType } from '../config/pcie.js';
+import type { ReadinessTimes } from '../config/readiness.js';
 
 /**
  * One function in `scan --json`. The first block of fields is a contract other tools read (issue #2);
@@ -54,6 +55,8 @@ export interface ScanDevice {
     devCtl: number;
     transactionsPending: boolean;
     maxLinkSpeed: number | null;
+    /** Highest supported speed as the kernel computes it (LnkCap2 masked by LnkCap, pcie_get_supported_speeds()); null: unknown. */
+    supportedLinkSpeed: number | null;
     currentLinkSpeed: number | null;
     dllLinkActiveReporting: boolean;
     dllLinkActive: boolean;
@@ -64,6 +67,10 @@ export interface ScanDevice {
   /** Config offset of a CXL Port DVSEC, whose "Unmask SBR" bit gates a secondary bus reset; null when none. */
   cxlPortDvsec: number | null;
   bridgeControl: number | null;
+  /** CXL Device DVSEC Mem_Enable (the device decodes host memory); null when it is not a CXL device. */
+  cxlMemEnabled: boolean | null;
+  /** Readiness Time Reporting capability (0x22) when present: its times in ms, `valid` as reported. */
+  readiness: ReadinessTimes | null;
 }
 
 export interface ScanResult {

@@ -90,6 +90,7 @@ function toDevice(rec: FunctionRecord, topo: Topology, options: ScanOptions): Sc
           devCtl: c.pcie.devCtl,
           transactionsPending: c.pcie.transactionsPending,
           maxLinkSpeed: c.pcie.maxLinkSpeed,
+          supportedLinkSpeed: c.pcie.supportedSpeed,
           currentLinkSpeed: c.pcie.currentLinkSpeed,
           dllLinkActiveReporting: c.pcie.dllLinkActiveReporting,
           dllLinkActive: c.pcie.dllLinkActive,
@@ -99,5 +100,7 @@ function toDevice(rec: FunctionRecord, topo: Topology, options: ScanOptions): Sc
       : null,
     cxlPortDvsec: c.cxlPortDvsec,
     bridgeControl: c.bridge ? c.bridge.bridgeControl : null,
+    cxlMemEnabled: c.cxlMemEnabled,
+    readiness: c.readiness,
   };
 }

@@ -1,3 +1,4 @@
+import { atMost5GT } from '../config/pcie.js';
 import * as R from '../config/registers.js';
 import type { SimFunction } from './sim-function.js';
 import type { PciSimulator } from './simulator.js';
@@ -122,8 +123,9 @@ export class KernelModel {
         const bridge = this.sim.get(f.parent!);
         ms += 2 + this.secondaryBusWaitMs(bridge);
         if (b.neverReady) return this.dead(f, 'kernel:bus', ms + READY_POLL_MS);
-        ms += Math.max(0, bridge.behaviour.linkUpMs + b.readyDelayMs - this.secondaryBusWaitMs(bridge));
-        return this.restored(f, [f], 'kernel:bus', ms, false);
+        const lost = this.lostRestores(bridge, [f]);
+        if (!lost.size) ms += Math.max(0, bridge.behaviour.linkUpMs + b.readyDelayMs - this.secondaryBusWaitMs(bridge));
+        return this.restored(f, [f], 'kernel:bus', ms, false, lost);
       }
     }
     return { ms, error: 'ENOTTY', detail: 'no reset method worked', apply: nothing };
@@ -140,12 +142,37 @@ export class KernelModel {
       ms += READY_POLL_MS;
       return { ...this.restored(bridge, below, 'kernel:bus', ms, false), error: 'ENOTTY', detail: 'device below did not come back' };
     }
-    if (first) ms += Math.max(0, bridge.behaviour.linkUpMs + first.behaviour.readyDelayMs - wait);
-    return this.restored(bridge, below, 'kernel:bus', ms, false);
+    const lost = this.lostRestores(bridge, below);
+    if (first && !lost.has(first.bdf)) ms += Math.max(0, bridge.behaviour.linkUpMs + first.behaviour.readyDelayMs - wait);
+    return this.restored(bridge, below, 'kernel:bus', ms, false, lost);
+  }
+
+  /**
+   * Functions whose restore the kernel writes before they answer: __pci_reset_bus() restores with
+   * pci_bus_restore_locked() (drivers/pci/pci.c:5546), which waits pci_bridge_wait_for_secondary_bus()
+   * per bridge, and that waits nothing below a PCIe-to-PCI bridge (pci.c:4865, not a downstream port).
+   * A conventional function there is still inside Trhfa: its config writes are dropped.
+   */
+  lostRestores(bridge: SimFunction, fns: SimFunction[]): Set<string> {
+    const at = new Map<string, number>();
+    const walk = (b: SimFunction, t: number, depth: number): void => {
+      if (depth > 64) return;
+      const after = t + this.secondaryBusWaitMs(b);
+      for (const c of this.sim.children(b.bdf)) {
+        at.set(c.bdf, after);
+        if (c.model.layout?.headerType === R.PCI_HEADER_TYPE_BRIDGE) walk(c, after, depth + 1);
+      }
+    };
+    walk(bridge, 2, 0);
+    const lost = new Set<string>();
+    for (const f of fns) {
+      if (this.sim.onConventionalBus(f) && (at.get(f.bdf) ?? Infinity) < f.behaviour.trhfaMs) lost.add(f.bdf);
+    }
+    return lost;
   }
 
   /** A reset the kernel finished: each function reset, then its saved writable state written back. */
-  private restored(owner: SimFunction, fns: SimFunction[], kind: string, ms: number, keepLink: boolean): KernelOutcome {
+  private restored(owner: SimFunction, fns: SimFunction[], kind: string, ms: number, keepLink: boolean, lost: Set<string> = new Set()): KernelOutcome {
     const hasVfs = fns.some((f) => {
       const s = f.model.layout?.sriov;
       return s != null && (f.u16(s + R.PCI_SRIOV_CTRL) & R.PCI_SRIOV_CTRL_VFE) !== 0;
@@ -157,6 +184,12 @@ export class KernelModel {
         for (const f of fns) {
           const saved = f.config.slice();
           this.sim.resetToPowerOn(f, kind, keepLink);
+          if (lost.has(f.bdf)) {
+            // The restore went out inside Trhfa and was dropped: power-on values, and still not answering.
+            this.sim.resetLog.push({ t: this.sim.clock.now(), bdf: f.bdf, kind: 'restore-lost' });
+            f.readyAt = this.sim.clock.now() + Math.max(0, f.behaviour.trhfaMs - ms);
+            continue;
+          }
           const { rw } = f.model;
           for (let i = 0; i < f.config.length; i++) f.config[i] = (saved[i]! & rw[i]!) | (f.config[i]! & ~rw[i]!);
           f.readyAt = f.behaviour.neverReady ? Infinity : -Infinity;
@@ -195,7 +228,7 @@ export class KernelModel {
     const p = bridge.model.layout?.pcie;
     if (!p) return 1100;
     if (p.type !== 'root_port' && p.type !== 'downstream_port' && p.type !== 'pci_to_pcie_bridge') return 0;
-    if (p.maxSpeed <= 2) return 100;
+    if (atMost5GT(p.maxSpeed)) return 100;
     return p.dllLinkActiveReporting ? 20 + bridge.behaviour.linkUpMs + 100 : 1100;
   }
 }

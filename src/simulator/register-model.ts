@@ -123,7 +123,7 @@ export function buildRegisterModel(config: Uint8Array, resource: string | null =
       if (pcieRegisterImplemented(p, R.PCI_EXP_DEVCTL2)) rw.set(o + R.PCI_EXP_DEVCTL2, 2, 0xffff);
       if (pcieRegisterImplemented(p, R.PCI_EXP_LNKCTL2)) {
         rw.set(o + R.PCI_EXP_LNKCTL2, 2, 0xffff);
-        def.set(o + R.PCI_EXP_LNKCTL2, 2, p.maxSpeed & 0xf);
+        def.set(o + R.PCI_EXP_LNKCTL2, 2, (p.maxSpeed ?? 0) & 0xf);
       }
       if (pcieRegisterImplemented(p, R.PCI_EXP_SLTCTL2)) rw.set(o + R.PCI_EXP_SLTCTL2, 2, 0xffff);
     }
@@ -147,6 +147,32 @@ export function buildRegisterModel(config: Uint8Array, resource: string | null =
       rw.set(layout.ltr + R.PCI_LTR_MAX_SNOOP_LAT, 2, 0x1fff);
       rw.set(layout.ltr + R.PCI_LTR_MAX_NOSNOOP_LAT, 2, 0x1fff);
     }
+    // Extended state a reset clears and pci_restore_state() puts back (issue 12 item 3): every one of
+    // these is writable and back at 0 after a reset, so a restore that misses one shows.
+    if (layout.rebar) for (let i = 0; i < layout.rebar.count; i++) rw.set(layout.rebar.offset + R.PCI_REBAR_CTRL + 8 * i, 4, R.EXT_RW.rebarCtrl);
+    if (layout.vfRebar) for (let i = 0; i < layout.vfRebar.count; i++) rw.set(layout.vfRebar.offset + R.PCI_REBAR_CTRL + 8 * i, 4, R.EXT_RW.rebarCtrl);
+    if (layout.ats !== null) rw.set(layout.ats + R.PCI_ATS_CTRL, 2, R.EXT_RW.atsCtrl);
+    if (layout.pasid !== null) rw.set(layout.pasid + R.PCI_PASID_CTRL, 2, R.EXT_RW.pasidCtrl);
+    if (layout.pri !== null) {
+      rw.set(layout.pri + R.PCI_PRI_CTRL, 2, R.EXT_RW.priCtrl);
+      rw.set(layout.pri + R.PCI_PRI_ALLOC_REQ, 4, R.EXT_RW.priAlloc);
+    }
+    if (layout.dpc !== null) rw.set(layout.dpc + R.PCI_EXP_DPC_CTL, 2, R.EXT_RW.dpcCtl);
+    if (layout.l1ss !== null) {
+      rw.set(layout.l1ss + R.PCI_L1SS_CTL1, 4, R.EXT_RW.l1ssCtl1);
+      rw.set(layout.l1ss + R.PCI_L1SS_CTL2, 4, R.EXT_RW.l1ssCtl2);
+    }
+    if (layout.ptm !== null) rw.set(layout.ptm + R.PCI_PTM_CTRL, 4, R.EXT_RW.ptmCtrl);
+    if (layout.tph !== null) rw.set(layout.tph + R.PCI_TPH_CTRL, 4, R.EXT_RW.tphCtrl);
+    if (layout.vc) {
+      rw.set(layout.vc.offset + R.PCI_VC_PORT_CTRL, 2, R.EXT_RW.vcPortCtrl);
+      for (let i = 0; i < layout.vc.count; i++) {
+        const o = layout.vc.offset + R.PCI_VC_RES_CTRL + R.PCI_VC_RES_STRIDE * i;
+        // VC0: enable and ID are read-only; TC0 maps to VC0 at power-on.
+        rw.set(o, 4, i === 0 ? 0x000e00fe : R.EXT_RW.vcResCtrl);
+      }
+    }
+    if (layout.pcix !== null) rw.set(layout.pcix + R.PCI_X_CMD, 2, R.EXT_RW.pcixCmd);
     if (layout.sriov !== null) {
       const s = layout.sriov;
       rw.set(s + R.PCI_SRIOV_CTRL, 2, 0x001f);

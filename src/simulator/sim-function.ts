@@ -26,6 +26,13 @@ export interface FunctionBehaviour {
    * reaches nothing below (a CXL port with Unmask SBR clear). Logged as `ignored:<kind>` in resetLog.
    */
   ignoresReset: boolean;
+  /**
+   * On a conventional PCI bus (below a PCIe-to-PCI bridge or a bridge without a PCIe capability): after
+   * a bus reset the function does not answer, and drops config writes, for this long (PCI r3.0 4.3.2
+   * Trhfa, 2^25 clocks: about 1 s). The 6.18 kernel restores below a PCIe-to-PCI bridge ~2 ms after the
+   * reset (pci_bridge_wait_for_secondary_bus() returns 0 there): its restore is lost (issue 12 item 1).
+   */
+  trhfaMs: number;
 }
 
 export const DEFAULT_BEHAVIOUR: FunctionBehaviour = {
@@ -39,6 +46,7 @@ export const DEFAULT_BEHAVIOUR: FunctionBehaviour = {
   d3hotMs: 10,
   flrDespiteDevCap: false,
   ignoresReset: false,
+  trhfaMs: 1000,
 };
 
 export type Presence = 'present' | 'all-ones' | 'removed';

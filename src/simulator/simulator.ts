@@ -1,6 +1,7 @@
 import { AccessError } from '../access/access-error.js';
 import type { ConfigWidth, PciAccess, PciFunctionEntry } from '../access/access.js';
-import { pcieHasLink } from '../config/register-layout.js';
+import { pcieHasLink, pcieRegisterImplemented } from '../config/register-layout.js';
+import { atMost5GT } from '../config/pcie.js';
 import * as R from '../config/registers.js';
 import { VirtualClock, type Clock } from '../time/clock.js';
 import { FaultInjector, type FaultAction, type SimOp, type SimOpInfo } from './faults.js';
@@ -385,7 +386,11 @@ export class PciSimulator implements PciAccess {
     const now = this.clock.now();
     this.resetToPowerOn(f, kind, true);
     f.readyAt = f.behaviour.neverReady ? Infinity : now + f.behaviour.readyDelayMs;
-    if (kind !== 'kernel') this.quiet(f, f.model.layout?.immediateReadiness ? now : now + 100, kind.toUpperCase());
+    const rtr = f.model.layout?.readiness?.flrMs;
+    const wait = f.model.layout?.immediateReadiness ? 0 : rtr !== null && rtr !== undefined ? Math.ceil(rtr) : 100;
+    if (kind !== 'kernel') this.quiet(f, now + wait, kind.toUpperCase());
+    // A function reporting its FLR Time answers by then (its readyDelayMs counts from there).
+    if (rtr !== null && rtr !== undefined && !f.behaviour.neverReady) f.readyAt = Math.max(f.readyAt, now + Math.ceil(rtr));
   }
 
   assertSecondaryReset(bridge: SimFunction): void {
@@ -403,7 +408,7 @@ export class PciSimulator implements PciAccess {
     const pcie = bridge.model.layout?.pcie ?? null;
     let quietUntil: number;
     if (!pcie || pcie.type === 'pcie_to_pci_bridge') quietUntil = now + 1100; // conventional PCI below: Tpvrh + Trhfa
-    else if (pcie.maxSpeed > 2 && (pcie.type === 'root_port' || pcie.type === 'downstream_port')) quietUntil = bridge.linkUpAt + 100;
+    else if (!atMost5GT(pcie.maxSpeed) && (pcie.type === 'root_port' || pcie.type === 'downstream_port')) quietUntil = bridge.linkUpAt + 100;
     else quietUntil = now + 100;
     if (bridge.behaviour.ignoresReset) {
       // The pulse never reaches the secondary bus: nothing below is reset, the link stays up.
@@ -411,11 +416,64 @@ export class PciSimulator implements PciAccess {
       bridge.linkUpAt = now;
       return;
     }
+    // PCIe r5.0 7.5.3.16: a downstream port clears LTR Mechanism Enable when its link goes down (what
+    // pci_bridge_reconfigure_ltr(), drivers/pci/pcie/aspm.c:1180, puts back).
+    if (pcie && pcieRegisterImplemented(pcie, R.PCI_EXP_DEVCTL2) && (pcie.type === 'root_port' || pcie.type === 'downstream_port')) {
+      const o = pcie.offset + R.PCI_EXP_DEVCTL2;
+      bridge.set(o, 2, bridge.u16(o) & ~R.PCI_EXP_DEVCTL2_LTR_EN);
+    }
+    const linkUp = this.nestedLinkUp(bridge, bridge.linkUpAt);
     for (const d of this.below(bridge.bdf)) {
       this.resetToPowerOn(d, 'bus', false);
-      d.readyAt = d.behaviour.neverReady ? Infinity : Math.max(now, bridge.linkUpAt) + d.behaviour.readyDelayMs;
-      if (mandated) this.quiet(d, quietUntil, 'secondary bus reset');
+      const up = linkUp.get(d.bdf) ?? bridge.linkUpAt;
+      d.readyAt = d.behaviour.neverReady ? Infinity : Math.max(now, up) + d.behaviour.readyDelayMs;
+      let quiet = quietUntil;
+      // Below a switch downstream port inside the reset, the link below it trains after the upstream one:
+      // 100 ms after that link is up before its devices are touched (what pci_bus_restore_locked() waits
+      // for with pci_bridge_wait_for_secondary_bus() on the nested port).
+      if (up > bridge.linkUpAt) quiet = Math.max(quiet, up + 100);
+      // A device that reports longer Readiness Times (Reset Time, DL_Up Time) needs them.
+      const rtr = d.model.layout?.readiness;
+      if (rtr) {
+        const need = Math.ceil(Math.max(rtr.resetMs ?? 0, rtr.dlUpMs ?? 0));
+        quiet = Math.max(quiet, Math.max(now, up) + need);
+        if (!d.behaviour.neverReady) d.readyAt = Math.max(d.readyAt, Math.max(now, up) + need);
+      }
+      if (this.onConventionalBus(d)) {
+        // Trhfa: the function ignores config cycles (reads all-ones, writes dropped) for about 1 s.
+        d.readyAt = Math.max(d.readyAt, now + d.behaviour.trhfaMs);
+        quiet = Math.max(quiet, now + 1100);
+      }
+      if (mandated) this.quiet(d, quiet, 'secondary bus reset');
     }
+  }
+
+  /**
+   * When the link above each function below `bridge` is up again after its reset: a nested downstream
+   * port's link trains `linkUpMs` after the link above it. Also sets each nested port's own linkUpAt.
+   */
+  private nestedLinkUp(bridge: SimFunction, up: number, depth = 0): Map<string, number> {
+    const out = new Map<string, number>();
+    if (depth > 64) return out;
+    for (const c of this.children(bridge.bdf)) {
+      out.set(c.bdf, up);
+      if (c.model.layout?.headerType !== R.PCI_HEADER_TYPE_BRIDGE) continue;
+      const t = c.model.layout.pcie?.type;
+      const port = t === 'root_port' || t === 'downstream_port' || t === 'pci_to_pcie_bridge';
+      const below = port ? (c.behaviour.linkNeverUp ? Infinity : up + c.behaviour.linkUpMs) : up;
+      if (port) c.linkUpAt = below;
+      for (const [k, v] of this.nestedLinkUp(c, below, depth + 1)) out.set(k, v);
+    }
+    return out;
+  }
+
+  /** The function sits on a conventional PCI bus: its parent is a PCIe-to-PCI bridge or a bridge without a PCIe capability. */
+  onConventionalBus(f: SimFunction): boolean {
+    if (f.parent === null || f.physfn !== null) return false;
+    const p = this.fns.get(f.parent);
+    const layout = p?.model.layout;
+    if (!layout || layout.headerType !== R.PCI_HEADER_TYPE_BRIDGE) return false;
+    return layout.pcie === null || layout.pcie.type === 'pcie_to_pci_bridge';
   }
 
   // ---- internals ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ describe('each injected fault ends in a clear report, and the rest of the run go
     expect(dead!.status).toBe('failed');
     expect(dead!.error).toMatch(/^ETIMEDOUT in wait 0000:01:00.0: not ready 20\d\dms after FLR; giving up \(still answering with Request Retry Status\)/);
     expect(dead!.notes.join()).toMatch(/0000:01:00.0 reset but not restored: it does not answer \(left at power-on values/);
+    expect(dead!.leftUnrestored).toEqual(['0000:01:00.0']);
     expect(fine!.status).toBe('ok');
     expect(fine!.durationMs).toBe(100);
     expect(res.deadlineReached).toBe(false);

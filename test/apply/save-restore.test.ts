@@ -48,12 +48,13 @@ describe('how it is restored', () => {
     expect(writes).not.toContain(0x14);
   });
 
-  it('a register that does not stick is reported with what was expected and what reads back', async () => {
+  it('a register that does not stick fails the step, named with what was expected and what reads back (issue 12 item 1)', async () => {
     const r = rig(smallTree());
     r.sim.faults.add({ op: 'writeConfigAt', bdf: '0000:01:00.0', offset: 0x10, action: { kind: 'drop' } });
     const res = await r.run([step({ method: 'flr', target: '0000:01:00.0' })]);
     const s = res.steps[0]!;
-    expect(s.status).toBe('ok');
+    expect(s.status).toBe('failed');
+    expect(s.error).toMatch(/^EIO in verify 0000:01:00.0: the restore did not stick: 0000:01:00.0 BAR0@0x10 reads 0x0, expected 0xe0100000/);
     expect(s.restoreMismatches).toEqual([{ bdf: '0000:01:00.0', register: 'BAR0@0x10', expected: 0xe0100000, actual: 0, mask: 0xffffffff }]);
   });
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
 import { runCli } from '../helpers/run-cli.js';
 
-const ALL = ['scan', 'capture', 'mock', 'iommu', 'plan', 'explain', 'quirks', 'apply'];
+const ALL = ['scan', 'capture', 'mock', 'iommu', 'plan', 'explain', 'quirks', 'apply', 'footprint', 'audit'];
 
 const names = (p: Command): string[] => p.commands.map((c) => c.name());
 /** What a command accepts, to compare a command loaded alone with the same one in the whole program. */

@@ -356,3 +356,75 @@ export function ivrsTable(t: { ivinfo?: number; subtables: Uint8Array[]; header?
 export function devid(bus: number, dev: number, fn: number): number {
   return (bus << 8) | (dev << 3) | fn;
 }
+
+// ---- IORT ---------------------------------------------------------------------------------------
+
+export interface IortNodeSpec {
+  kind: 'its' | 'rc' | 'smmuv3' | 'smmu' | 'rmr';
+  /** its: number of ITS IDs. */
+  its?: number;
+  /** rc: PCI segment. */
+  segment?: number;
+  /** smmuv3/smmu: MMIO base; smmuv3 flags (bit 0 COHACC). */
+  base?: bigint | number;
+  flags?: number;
+  /** rmr: memory ranges. */
+  ranges?: { base: bigint | number; length: bigint | number }[];
+  /** ID mappings; `to` is the index of the target node in the node list. */
+  maps?: { inputBase: number; count: number; outputBase: number; to: number }[];
+}
+
+/**
+ * An IORT (`struct acpi_table_iort`, include/acpi/actbl2.h:653): header, node count, node offset 48,
+ * then nodes laid out one after another; ID mappings reference nodes by table offset.
+ */
+export function iortTable(nodes: IortNodeSpec[], header: HeaderSpec = {}): Uint8Array {
+  const dataLen = (n: IortNodeSpec): number => {
+    switch (n.kind) {
+      case 'its':
+        return 4 + 4 * (n.its ?? 1);
+      case 'rc':
+        return 20;
+      case 'smmuv3':
+        return 52;
+      case 'smmu':
+        return 36;
+      case 'rmr':
+        return 12 + 20 * (n.ranges?.length ?? 0);
+    }
+  };
+  const sizes = nodes.map((n) => 16 + dataLen(n) + 20 * (n.maps?.length ?? 0));
+  const offsets: number[] = [];
+  let off = 48;
+  for (const s of sizes) {
+    offsets.push(off);
+    off += s;
+  }
+  const body = new Bytes().u32(nodes.length).u32(48).u32(0);
+  nodes.forEach((n, i) => {
+    const type = { its: 0, rc: 2, smmu: 3, smmuv3: 4, rmr: 6 }[n.kind];
+    const maps = n.maps ?? [];
+    body.u8(type).u16(sizes[i]!).u8(n.kind === 'rc' ? 4 : n.kind === 'rmr' ? 3 : n.kind === 'smmuv3' ? 5 : 1).u32(i).u32(maps.length).u32(maps.length ? 16 + dataLen(n) : 0);
+    switch (n.kind) {
+      case 'its':
+        body.u32(n.its ?? 1);
+        for (let k = 0; k < (n.its ?? 1); k++) body.u32(k);
+        break;
+      case 'rc':
+        body.u32(1).u8(0).u16(0).u8(0).u32(0).u32(n.segment ?? 0).u8(48).u16(0).u8(0);
+        break;
+      case 'smmuv3':
+        body.u64(n.base ?? 0x9050000).u32(n.flags ?? 1).u32(0).u64(0).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0);
+        break;
+      case 'smmu':
+        body.u64(n.base ?? 0x2b400000).u64(0x10000).u32(0).u32(n.flags ?? 0).u32(0).u32(0).u32(0);
+        break;
+      case 'rmr':
+        body.u32(0).u32(n.ranges?.length ?? 0).u32(n.ranges?.length ? 16 + 12 : 0);
+        for (const r of n.ranges ?? []) body.u64(r.base).u64(r.length).u32(0);
+        break;
+    }
+    for (const m of maps) body.u32(m.inputBase).u32(m.count - 1).u32(m.outputBase).u32(offsets[m.to]!).u32(0);
+  });
+  return acpiTable('IORT', body.build(), { revision: 3, ...header });
+}

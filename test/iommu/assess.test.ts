@@ -10,7 +10,7 @@ const DMAR0 = { name: 'dmar0', vendor: 'intel' as const, address: 'fed90000', de
 /** The capture kernel's log of the QEMU kdump run (REPORT.md §4). */
 const QEMU_CAPTURE_KMSG = dmesg(
   'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2',
-  'Command line: console=ttyS0 reset_devices irqpoll nr_cpus=1 intel_iommu=on iomem=relaxed panic=5 qmode=capture acpi_rsdp=0xf59c0 elfcorehdr=1654132K',
+  'Command line: console=ttyS0 reset_devices irqpoll nr_cpus=1 intel_iommu=on iomem=relaxed panic=5 qmode=capture acpi_rsdp=0xf59c0 elfcorehdr=1654132K', // = QEMU_CAPTURE_CMDLINE
   'DMAR: IOMMU enabled',
   'DMAR: Host address width 39',
   'DMAR: DRHD base: 0x000000fed90000 flags: 0x1',
@@ -44,11 +44,22 @@ const OFF_FIRST_KERNEL_LOG = dmesg(
   'DMAR-IR: Enabled IRQ remapping in x2apic mode',
 );
 
+/** The capture kernel of that machine: no intel_iommu=on either, so the driver never runs. */
+const OFF_CAPTURE_LOG = dmesg(
+  'Linux version 6.1.0-26-amd64 (debian-kernel@lists.debian.org)',
+  'DMAR: Host address width 39',
+  'DMAR: DRHD base: 0x000000fed90000 flags: 0x1',
+  'DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap d2008c22260286 ecap f00f4a',
+);
+
 const qemuMem = (gsts: number, rtaddr: bigint = 0x7ffe000n) => [{ base: 0xfed90000n, values: { 0x0: [4, 0x10], 0x08: [8, 0xd2008c22260286n], 0x10: [8, 0xf00f4an], [VTD_GSTS]: [4, gsts], [VTD_RTADDR]: [8, rtaddr] } as Record<number, [4 | 8, bigint | number]> }];
+
+const QEMU_CAPTURE_CMDLINE = 'console=ttyS0 reset_devices irqpoll nr_cpus=1 intel_iommu=on iomem=relaxed panic=5 qmode=capture acpi_rsdp=0xf59c0 elfcorehdr=1654132K';
 
 const case4: Scenario = {
   capture: true,
   cmdline: 'reset_devices irqpoll nr_cpus=1 intel_iommu=on iomem=relaxed panic=5',
+  procCmdline: QEMU_CAPTURE_CMDLINE,
   tables: { DMAR: qemuQ35Dmar() },
   sysfs: [DMAR0],
   kmsg: QEMU_CAPTURE_KMSG,
@@ -99,20 +110,36 @@ describe('iommu verdict on mock roots', () => {
       tables: { DMAR: qemuQ35Dmar() },
       sysfs: [],
       noGroups: true,
-      kmsg: OFF_FIRST_KERNEL_LOG,
+      kmsg: OFF_CAPTURE_LOG,
       oldLog: OFF_FIRST_KERNEL_LOG,
       mem: qemuMem(0x02000000, 0n),
     });
     expect(r.case).toBe('1');
     expect(r.units[0]).toMatchObject({ translationEnabledNow: false, translationEnabledBefore: false, tablesCopied: false, managedNow: false, case: '1' });
-    expect(r.units[0]!.basis.before).toMatch(/complete from boot, parsed the DMAR table but never enabled DMA remapping/);
+    expect(r.units[0]!.basis.before).toMatch(/^measured mmio:dmar0: RTADDR=0 and GSTS.RTPS=0/);
+  });
+
+  it('principle: the old log\'s silence alone never makes case 1 (RTADDR left set, so not measured)', async () => {
+    const r = await assessScenario({
+      capture: true,
+      cmdline: 'reset_devices irqpoll nr_cpus=1',
+      tables: { DMAR: qemuQ35Dmar() },
+      sysfs: [],
+      noGroups: true,
+      kmsg: OFF_CAPTURE_LOG,
+      oldLog: OFF_FIRST_KERNEL_LOG,
+      mem: qemuMem(0x02000000, 0x7ffe000n),
+    });
+    expect(r.case).toBe('unknown');
+    expect(r.units[0]!.translationEnabledBefore).toBe(false);
+    expect(r.missing.join('\n')).toMatch(/only the absence of a message says translation was off .*absence lowers confidence, it never proves "off"/);
   });
 
   it('case 1: a machine without any IOMMU', async () => {
     const r = await assessScenario({ capture: true, tables: {}, sysfs: [], noGroups: true, kmsg: dmesg('Linux version 6.1.0 (x)') });
     expect(r.case).toBe('1');
     expect(r.units).toEqual([]);
-    expect(r.evidence).toContainEqual({ source: 'acpi', fact: 'no DMAR, IVRS, IORT or VIOT table and no unit in /sys/class/iommu: this machine has no IOMMU' });
+    expect(r.evidence).toContainEqual({ source: 'acpi', fact: 'no DMAR, IVRS or VIOT table or IORT, and no unit in /sys/class/iommu: this machine has no IOMMU' });
     expect(r.devices.every((d) => d.case === '1' && d.unit === null)).toBe(true);
   });
 
@@ -217,7 +244,7 @@ describe('iommu verdict on mock roots', () => {
     expect(r.devices.find((d) => d.bdf === '0000:04:01.0')).toMatchObject({ unit: 'ivhd0' });
     // The IOMMU never translates its own requests.
     expect(r.devices.find((d) => d.bdf === '0000:00:05.0')).toMatchObject({ unit: null });
-    expect(renderIommuReport(r)).toContain('ivhd0 @ fed80000: translation ON (IommuEn, copied tables from previous kernel, on in the crashed kernel) → case 4');
+    expect(renderIommuReport(r)).toContain('ivhd0 @ fed80000: translation ON (IommuEn, reused the crashed kernel\'s tables, on in the crashed kernel) → case 4');
   });
 
   it('case 3a on AMD: amd_iommu=off leaves the units as the crashed kernel left them', async () => {
@@ -283,11 +310,11 @@ describe('bad input degrades to unknown', () => {
   });
 
   it('an IOMMU class this agent does not know', async () => {
-    const r = await assessScenario({ ...case4, sysfs: [DMAR0, { name: 'smmu3.0x0000000009050000', vendor: 'other', files: ['uevent'] }] });
+    const r = await assessScenario({ ...case4, sysfs: [DMAR0, { name: 'virtio0', vendor: 'other', files: ['uevent'] }] });
     expect(r.case).toBe('unknown');
-    expect(r.problems.join('\n')).toMatch(/sys\/class\/iommu\/smmu3\.0x0000000009050000: IOMMU class not known to this agent/);
-    expect(r.units.find((u) => u.vendor === 'other')).toMatchObject({ name: 'smmu3.0x0000000009050000', case: 'unknown', translationEnabledNow: null });
-    expect(r.missing.join('\n')).toMatch(/smmu3.*IOMMU of a kind this agent does not judge/);
+    expect(r.problems.join('\n')).toMatch(/sys\/class\/iommu\/virtio0: IOMMU class not known to this agent/);
+    expect(r.units.find((u) => u.vendor === 'other')).toMatchObject({ name: 'virtio0', case: 'unknown', translationEnabledNow: null });
+    expect(r.missing.join('\n')).toMatch(/virtio0.*IOMMU of a kind this agent does not judge/);
   });
 
   it('dev/mem short: named, then the debugfs register dump is used', async () => {

@@ -288,3 +288,44 @@ describe('reading /dev/kmsg records', () => {
     expect(r.problems[0]).toMatch(/stopped after \d+ records/);
   });
 });
+
+describe('messages added for issue 13 (wording from Linux 6.18.19 sources, 6.1 and 6.12 from the e2e guests)', () => {
+  it('the three separate "Re-using … from the previous kernel" lines of a 6.18 AMD kdump kernel', () => {
+    const f = parse(['[    0.3] AMD-Vi: Re-using CWB buffers from the previous kernel', '[    0.3] AMD-Vi: Re-using command buffer from the previous kernel', '[    0.3] AMD-Vi: Re-using event buffer from the previous kernel'].join('\n'));
+    expect([...f.amd.reusing].sort()).toEqual(['CWB buffers', 'command buffer', 'event buffer']);
+    expect(f.cut).toEqual([]);
+  });
+
+  it('AMD extended features (6.12/6.18 global line, SNP flag), perf units, SNP, completion-wait timeouts', () => {
+    const f = parse(
+      [
+        'AMD-Vi: Extended features (0xa46577efa2254afa, 0x0): PPR X2APIC NX GT IA GA PC GA_vAPIC SNP',
+        'perf/amd_iommu: Detected AMD IOMMU #0 (2 banks, 4 counters/bank).',
+        'perf/amd_iommu: Detected AMD IOMMU #1 (2 banks, 4 counters/bank).',
+        'AMD-Vi: IOMMU SNP support enabled.',
+        'AMD-Vi: Completion-Wait loop timed out',
+        'AMD-Vi: Reused DEV table from previous kernel.',
+      ].join('\n'),
+    );
+    expect(f.amd.efr).toEqual([{ efr: 0xa46577efa2254afan, snp: true }]);
+    expect(f.amd.perfUnits).toEqual([0, 1]);
+    expect(f.amd.snpEnabled).toBe(true);
+    expect(f.amd.completionWaitTimeouts).toBe(1);
+    expect(f.amd).toMatchObject({ copied: true, tableVerb: 'reused' });
+  });
+
+  it('VT-d "Failed to copy context table for bus N", SMMUv3 reset and probe, every "Command line:"', () => {
+    const f = parse(
+      [
+        'Command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1',
+        'Kernel command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1',
+        'DMAR: dmar1: Failed to copy context table for bus 130',
+        'arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x00008305)',
+        'arm-smmu-v3 arm-smmu-v3.0.auto: SMMU currently enabled! Resetting...',
+      ].join('\n'),
+    );
+    expect(f.intel.contextCopyFailed.get('dmar1')).toEqual([130]);
+    expect(f.smmu).toEqual({ resets: 1, probed: ['arm-smmu-v3.0.auto'] });
+    expect(f.cmdlines).toHaveLength(2);
+  });
+});

@@ -52,6 +52,8 @@ export interface Scenario {
   capture: boolean;
   /** Extra command line words (elfcorehdr is added for a capture kernel). */
   cmdline?: string;
+  /** proc/cmdline verbatim (instead of the words built from `cmdline`), e.g. the kmsg's own "Command line:". */
+  procCmdline?: string;
   osrelease?: string;
   functions?: MockFunction[];
   /** Omit iommu_group links (a kernel without an IOMMU driver has none). */
@@ -70,6 +72,12 @@ export interface Scenario {
   memSize?: number;
   /** sys/kernel/debug/iommu/intel/iommu_regset content. */
   regset?: string;
+  /** Device-tree properties under proc/device-tree (path → raw bytes or text). */
+  devicetree?: Record<string, Uint8Array | string>;
+  /** proc/iomem content. */
+  iomem?: string;
+  /** sys/kernel/iommu_groups/N/type of every group (the mock writes `DMA`). */
+  groupType?: string;
 }
 
 const dirs: string[] = [];
@@ -84,7 +92,7 @@ export function writeScenario(s: Scenario): { dir: string; oldLogFile?: string }
   const tree = new MockTree().addAll((s.functions ?? q35Functions()).map((f) => (s.noGroups ? { ...f, iommuGroup: undefined } : f)));
   const words = ['BOOT_IMAGE=/vmlinuz-6.1.0-26-amd64', 'console=ttyS0', s.cmdline ?? ''].filter(Boolean);
   if (s.capture) words.push('elfcorehdr=1654132K');
-  tree.file('proc/cmdline', `${words.join(' ')}\n`);
+  tree.file('proc/cmdline', `${s.procCmdline ?? words.join(' ')}\n`);
   tree.file('proc/sys/kernel/osrelease', `${s.osrelease ?? '6.1.0-26-amd64'}\n`);
   if (s.capture) tree.file('proc/vmcore', '');
   if (s.tables) {
@@ -92,6 +100,8 @@ export function writeScenario(s: Scenario): { dir: string; oldLogFile?: string }
     for (const [sig, bytes] of Object.entries(s.tables)) tree.file(`sys/firmware/acpi/tables/${sig}`, bytes);
   }
   if (s.kmsg !== undefined) tree.file('dev/kmsg', s.kmsg);
+  for (const [rel, v] of Object.entries(s.devicetree ?? {})) tree.file(`proc/device-tree/${rel}`, v);
+  if (s.iomem !== undefined) tree.file('proc/iomem', s.iomem);
   if (s.regset !== undefined) tree.file('sys/kernel/debug/iommu/intel/iommu_regset', s.regset);
   if (s.sysfs) {
     fs.mkdirSync(path.join(dir, 'sys/class/iommu'), { recursive: true });
@@ -114,6 +124,10 @@ export function writeScenario(s: Scenario): { dir: string; oldLogFile?: string }
     }
   }
   tree.write(dir);
+  if (s.groupType !== undefined) {
+    const g = path.join(dir, 'sys/kernel/iommu_groups');
+    for (const n of fs.existsSync(g) ? fs.readdirSync(g) : []) fs.writeFileSync(path.join(g, n, 'type'), `${s.groupType}\n`);
+  }
   if (s.mem) {
     const p = path.join(dir, 'dev/mem');
     fs.mkdirSync(path.dirname(p), { recursive: true });

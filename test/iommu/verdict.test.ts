@@ -51,11 +51,33 @@ describe('verdict (pure)', () => {
     expect(v.case).toBe('3a');
   });
 
-  it('units that disagree make the machine unknown; each keeps its case', () => {
-    const v = decide(input([c('dmar0', 'before', true), c('dmar0', 'now', true), c('dmar0', 'managed', true), c('dmar1', 'before', true), c('dmar1', 'now', false)], { units: [{ name: 'dmar0', vendor: 'intel' }, { name: 'dmar1', vendor: 'intel' }] }));
-    expect(v.units.map((u) => u.case)).toEqual(['4', '3b']);
+  it('defect 7: judged units that disagree make the machine `mixed`; each keeps its case', () => {
+    const two = { units: [{ name: 'dmar0', vendor: 'intel' as const }, { name: 'dmar1', vendor: 'intel' as const }] };
+    const v = decide(input([c('dmar0', 'before', false), c('dmar0', 'now', true), c('dmar0', 'managed', true), c('dmar1', 'before', true), c('dmar1', 'now', true), c('dmar1', 'managed', true)], two));
+    expect(v.units.map((u) => u.case)).toEqual(['2', '4']);
+    expect(v.case).toBe('mixed');
+    expect(v.missing).toEqual([]);
+  });
+
+  it('units that disagree while one is unknown: unknown, and says both', () => {
+    const three = { units: [{ name: 'dmar0', vendor: 'intel' as const }, { name: 'dmar1', vendor: 'intel' as const }, { name: 'dmar2', vendor: 'intel' as const }] };
+    const v = decide(input([c('dmar0', 'before', true), c('dmar0', 'now', true), c('dmar0', 'managed', true), c('dmar1', 'before', true), c('dmar1', 'now', false)], three));
+    expect(v.units.map((u) => u.case)).toEqual(['4', '3b', 'unknown']);
     expect(v.case).toBe('unknown');
-    expect(v.missing).toEqual(['units disagree (dmar0 case 4, dmar1 case 3b): see each device\'s case']);
+    expect(v.missing).toContain('units disagree (dmar0 case 4, dmar1 case 3b): see each device\'s case');
+  });
+
+  it('a claim resting on absence never makes case 1, and ranks below any positive claim', () => {
+    const absent: Claim = { ...c('dmar0', 'before', false, 'logged', 'old-log'), absence: true };
+    const v = decide(input([absent, c('dmar0', 'now', false, 'measured')]));
+    expect(v.units[0]!.before.value).toBe(false);
+    expect(v.case).toBe('unknown');
+    expect(v.missing[0]).toMatch(/absence lowers confidence, it never proves "off"/);
+    const w = decide(input([absent, c('dmar0', 'before', true, 'inferred', 'mmio'), c('dmar0', 'now', true, 'measured'), c('dmar0', 'managed', false, 'inferred')]));
+    expect(w.units[0]!.before).toMatchObject({ value: true, basis: 'inferred mmio: before=true' });
+    expect(w.case).toBe('3a');
+    // Absence may still tell case 2 from 4 (neither shrinks the plan).
+    expect(decide(input([absent, c('dmar0', 'now', true), c('dmar0', 'managed', true)])).case).toBe('2');
   });
 
   it('blockers, no units, live systems', () => {

@@ -76,7 +76,8 @@ const rows: Row[] = [
       { bdf: '0000:01:00.0', parent: RP1, vendor: 0x1b21, device: 0x1080, classCode: 0x060401, bridge: { secondaryBus: 2, subordinateBus: 2 }, pcie: { type: 'pcie_to_pci_bridge', linkSpeed: 1 }, pm: {} },
       { bdf: '0000:02:01.0', parent: '0000:01:00.0', vendor: 0x8086, device: 0x107c, classCode: 0x020000, pm: { version: 2 }, af: { tp: true, flr: true }, driver: 'e1000' },
     ],
-    steps: ['kernel@02:01.0[02:01.0]'],
+    // Not `kernel`: its chain ends in bus, which below a PCIe-to-PCI bridge restores inside Trhfa (issue 12 item 1).
+    steps: ['kernel:af_flr@02:01.0[02:01.0]'],
     first: { underlying: 'af_flr', waits: { af_flr: 100 } },
   },
   {
@@ -474,10 +475,16 @@ const kdumpRows: Row[] = [
   },
   {
     name: 'bus omitted for a function alone below its port: trusted, so unresettable',
-    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['acpi'] })],
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['af_flr'] })],
     steps: [],
     unresettable: ['01:00.0'],
-    reasons: ['the kernel\'s reset_method "acpi" omits bus although 0000:01:00.0 is alone on its bus'],
+    reasons: ['the kernel\'s reset_method "af_flr" omits bus although 0000:01:00.0 is alone on its bus'],
+  },
+  {
+    name: 'the kernel lists acpi: the platform\'s _RST through the reset file (issue 12 item 5)',
+    fns: [rootPort(1, 1), busOnly('0000:01:00.0', RP1, { resetMethod: ['acpi'] })],
+    steps: ['kernel@01:00.0[01:00.0]'],
+    reasons: ['the platform\'s ACPI _RST, ranked above flr by the kernel'],
   },
   {
     name: 'bus omitted by a function that shares its bus: an enumeration artefact, the bus reset of both goes ahead',

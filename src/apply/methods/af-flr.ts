@@ -1,6 +1,8 @@
 import * as R from '../../config/registers.js';
+import { flrWaitMs } from './step-delays.js';
 import { waitPending } from '../wait-pending.js';
 import { waitReady } from '../wait-ready.js';
+import { chelsioRefusal } from './flr.js';
 import type { ResetMethod } from './method.js';
 import { BRIDGE_REFUSAL, checkCommandCleared, disableDevice, isBridge } from './quiesce.js';
 import { quirkDelay } from './step-delays.js';
@@ -16,7 +18,7 @@ export const afFlr: ResetMethod = {
     if (isBridge(layout)) return BRIDGE_REFUSAL;
     if (!layout.af) return 'no Advanced Features capability';
     if (!layout.af.tp || !layout.af.flr) return 'AF_CAP lacks TP or FLR';
-    return null;
+    return chelsioRefusal(ctx);
   },
   clears: (ctx) => [ctx.target],
   observes: () => [],
@@ -31,7 +33,8 @@ export const afFlr: ResetMethod = {
     ctx.beginReset('the AF FLR');
     ctx.write(bdf, af + R.PCI_AF_CTRL, 1, R.PCI_AF_CTRL_FLR, 'AF_CTRL');
     ctx.phase = 'wait';
-    if (!layout.immediateReadiness) await ctx.wait('af_flr', 100);
+    // pcie_flr()/pci_af_flr(): 100 ms unless Immediate Readiness; a valid Readiness Time Reporting FLR Time instead (plan/waits.ts flrReadiness()).
+    await ctx.wait('af_flr', flrWaitMs(layout));
     await quirkDelay(ctx);
     await waitReady(ctx, bdf, 'AF_FLR');
     checkCommandCleared(ctx, bdf, 'AF FLR');

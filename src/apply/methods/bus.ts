@@ -1,4 +1,6 @@
 import { decodeConfig } from '../../config/decode.js';
+import { pcieRegisterImplemented } from '../../config/register-layout.js';
+import { MethodError } from '../method-error.js';
 import * as R from '../../config/registers.js';
 import type { StepContext } from '../step-context.js';
 import { linkGoneCheck, waitSecondaryBus } from '../wait-secondary-bus.js';
@@ -13,8 +15,71 @@ function bridgeOf(ctx: StepContext): string | null {
   return ctx.env.topo.parent(ctx.target);
 }
 
+/**
+ * `reset_subordinate` runs __pci_reset_bus(), whose restore comes too soon below a PCIe-to-PCI bridge:
+ * pci_bridge_wait_for_secondary_bus() (drivers/pci/pci.c:4805) returns 0 there (pci.c:4865), and
+ * pci_bus_restore_locked() (pci.c:5546) writes config into conventional devices still inside Trhfa.
+ * The bridge reset, or any bridge below it, being one rules the file out: the raw reset holds 1 s + delay.
+ */
+export function kernelBusTooSoon(ctx: StepContext, bridge: string): string | null {
+  for (const b of [bridge, ...ctx.env.topo.below(bridge)]) {
+    let type: string | null | undefined;
+    try {
+      type = ctx.layout(b).pcie?.type;
+    } catch {
+      type = ctx.env.topo.device(b)?.pcieType;
+    }
+    if (type === 'pcie_to_pci_bridge' && ctx.env.topo.below(b).length > 0) return `${b} is a PCIe-to-PCI bridge: the kernel's reset_subordinate would restore below it ~2 ms after the reset, inside Trhfa`;
+  }
+  return null;
+}
+
+/**
+ * A hot-plug port (SltCap Hot-Plug Capable) at or below the bridge: a raw reset there, Bridge Control or
+ * reset_subordinate, looks to pciehp like a surprise removal; only pciehp_reset_slot()
+ * (drivers/pci/hotplug/pciehp_hpc.c), which the kernel's `bus` of a lone function reaches through
+ * pci_dev_reset_slot_function(), masks the link events. Read now, not from the scan. Null when none.
+ */
+function hotPlugPort(ctx: StepContext, bridge: string): string | null {
+  for (const b of [bridge, ...ctx.env.topo.below(bridge)]) {
+    let p;
+    try {
+      const layout = ctx.layout(b);
+      if (layout.headerType !== R.PCI_HEADER_TYPE_BRIDGE) continue;
+      p = layout.pcie;
+    } catch {
+      continue;
+    }
+    if (!p || !p.slotImplemented) continue;
+    let cap = 0;
+    try {
+      cap = ctx.access.readConfigAt(b, p.offset + R.PCI_EXP_SLTCAP, 4);
+    } catch {
+      cap = ctx.env.topo.device(b)?.pcie?.hotPlugCapable ? R.PCI_EXP_SLTCAP_HPC : 0;
+    }
+    if (cap !== 0xffffffff && cap & R.PCI_EXP_SLTCAP_HPC) return b;
+  }
+  return null;
+}
+
+/** The first function below whose CXL Device DVSEC shows Mem_Enable now; only those the scan saw a DVSEC on are read. */
+function cxlMemoryBelow(ctx: StepContext, below: string[]): string | null {
+  for (const b of below) {
+    if (!ctx.env.topo.device(b)?.extendedCapabilities.some((c) => c.id === R.PCI_EXT_CAP_ID_DVSEC)) continue;
+    try {
+      const bytes = ctx.access.readConfig(b);
+      if (bytes !== null && decodeConfig(bytes).cxlMemEnabled === true) return b;
+    } catch {
+      // Unreadable now: the scan's word.
+      if (ctx.env.topo.device(b)?.cxlMemEnabled === true) return b;
+    }
+  }
+  return null;
+}
+
 function useResetSubordinate(ctx: StepContext, bridge: string): boolean {
   if (ctx.env.preferResetSubordinate === false) return false;
+  if (kernelBusTooSoon(ctx, bridge) !== null) return false;
   try {
     return ctx.access.listAttributes(bridge).includes('reset_subordinate');
   } catch {
@@ -38,6 +103,12 @@ export const bus: ResetMethod = {
     if (below.length === 0) return `nothing below ${bridge}`;
     const outside = below.filter((b) => !ctx.step.functions.includes(b));
     if (outside.length) return `a bus reset of ${bridge} would also reset ${outside.join(', ')}, which this step does not cover`;
+    const mem = cxlMemoryBelow(ctx, below);
+    if (mem !== null) return `refused: ${mem} below ${bridge} is a CXL memory device with Mem_Enable set in its CXL DVSEC (read now): its HDM decoders may be committed and its memory in use`;
+    const hp = hotPlugPort(ctx, bridge);
+    if (hp !== null) {
+      return `refused: ${hp} is a hot-plug port (SltCap Hot-Plug Capable): a raw secondary bus reset${hp === bridge ? ' of it' : ` of ${bridge} reaches it`}, and pciehp would take the link going down for a surprise removal (only pciehp_reset_slot(), reached by the kernel's bus method of a lone function, masks those events)`;
+    }
     if (!useResetSubordinate(ctx, bridge)) {
       const cxl = cxlPortDvsec(ctx, bridge);
       if (cxl !== null) {
@@ -70,6 +141,7 @@ export const bus: ResetMethod = {
         ctx.note(`could not clear Command on ${b} before the bus reset: ${(err as Error).message}`);
       }
     }
+    const ltr = bridgeLtrEnabled(ctx, bridge);
     const ctl = ctx.read(bridge, R.PCI_BRIDGE_CONTROL, 2, 'Bridge Control');
     if (ctl & R.PCI_BRIDGE_CTL_BUS_RESET) ctx.note(`Secondary Bus Reset was already set on ${bridge} before we started`);
     ctx.beginReset('the secondary bus reset');
@@ -94,12 +166,43 @@ export const bus: ResetMethod = {
     } finally {
       deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET);
     }
+    const resetAt = ctx.now();
     ctx.phase = 'wait';
-    await waitSecondaryBus(ctx, bridge, busDelayMs(ctx.step, ctx.layout(bridge)));
+    const delayMs = busDelayMs(ctx.step, ctx.layout(bridge));
+    await waitSecondaryBus(ctx, bridge, delayMs);
+    if (ltr !== null) reenableLtr(ctx, bridge, ltr);
     await quirkDelay(ctx);
-    return { roots: ctx.env.topo.dependents(bridge), reason: 'bus reset', giveUp: linkGoneCheck(ctx, bridge) };
+    return { roots: ctx.env.topo.dependents(bridge), reason: 'bus reset', giveUp: linkGoneCheck(ctx, bridge), resetAt, delayMs };
   },
 };
+
+/** The bridge's DevCtl2 offset when LTR Mechanism Enable is set on it now, else null. */
+function bridgeLtrEnabled(ctx: StepContext, bridge: string): number | null {
+  const p = ctx.layout(bridge).pcie;
+  if (!p || !pcieRegisterImplemented(p, R.PCI_EXP_DEVCTL2)) return null;
+  try {
+    const v = ctx.access.readConfigAt(bridge, p.offset + R.PCI_EXP_DEVCTL2, 2);
+    return v !== 0xffff && v & R.PCI_EXP_DEVCTL2_LTR_EN ? p.offset + R.PCI_EXP_DEVCTL2 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * pci_bridge_reconfigure_ltr() (drivers/pci/pcie/aspm.c:1180), which pci_restore_pcie_state() runs
+ * before restoring each function below: "Downstream ports reset the LTR enable bit when link goes down"
+ * (PCIe r5.0 7.5.3.16). Set it again on the bridge, before any function below gets its LTR enable back.
+ */
+function reenableLtr(ctx: StepContext, bridge: string, devctl2: number): void {
+  try {
+    const v = ctx.access.readConfigAt(bridge, devctl2, 2);
+    if (v === 0xffff || v & R.PCI_EXP_DEVCTL2_LTR_EN) return;
+    ctx.write(bridge, devctl2, 2, v | R.PCI_EXP_DEVCTL2_LTR_EN, 'DevCtl2 (LTR Mechanism Enable)');
+    if (!(ctx.access.readConfigAt(bridge, devctl2, 2) & R.PCI_EXP_DEVCTL2_LTR_EN)) ctx.fail('EIO', bridge, 'DevCtl2 LTR Mechanism Enable does not read back set after the bus reset');
+  } catch (err) {
+    throw err instanceof MethodError ? err : ctx.error('EIO', bridge, `could not re-enable LTR after the bus reset: ${(err as Error).message}`);
+  }
+}
 
 /** Block the thread for `ms` (Atomics.wait: a sleep that yields nothing to the event loop), recorded as a wait. */
 function holdSync(ctx: StepContext, what: string, ms: number): void {

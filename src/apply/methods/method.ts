@@ -8,6 +8,13 @@ export interface ResetOutcome {
   reason: string;
   /** An early reason to stop waiting (the link went down for good). */
   giveUp?: (elapsedMs: number) => string | null;
+  /**
+   * Clock time the reset ended (a secondary bus reset deasserted). Bridges below the reset one are waited
+   * for from it after their restore (bring-up.ts, pci_bus_restore_locked()); absent for function resets.
+   */
+  resetAt?: number;
+  /** The d3cold delay the step uses below bridges (ms), for the waits after nested bridges. */
+  delayMs?: number;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { PlanStep } from '../../plan/plan.js';
 import type { StepContext } from '../step-context.js';
 import type { RegisterLayout } from '../../config/register-layout.js';
 import { D3COLD_DELAY_MS, secondaryBusDelay } from '../wait-secondary-bus.js';
+import { waitMs } from '../../config/readiness.js';
 
 /** PCI_PM_D3HOT_WAIT */
 export const D3HOT_DELAY_MS = 10;
@@ -16,6 +17,13 @@ export function d3hotDelayMs(step: PlanStep): number {
 export function busDelayMs(step: PlanStep, bridge: RegisterLayout): number {
   if (step.method !== 'bus') return D3COLD_DELAY_MS;
   return secondaryBusDelay(bridge, step.waits?.find((w) => w.what === 'secondary-bus')?.ms);
+}
+
+/** After an FLR: 0 with Immediate Readiness, else a valid Readiness Time Reporting FLR Time, else 100 ms. */
+export function flrWaitMs(layout: RegisterLayout): number {
+  if (layout.immediateReadiness) return 0;
+  const t = layout.readiness?.flrMs;
+  return t !== null && t !== undefined ? waitMs(t) : 100;
 }
 
 /** A quirk's extra wait after the reset, before the first config access (the plan's delayAfterMs). */

@@ -74,6 +74,14 @@ export function savedSlots(layout: RegisterLayout): Slot[] {
   if (layout.ltr !== null) {
     slots.push({ name: `LTR@${hex(layout.ltr + R.PCI_LTR_MAX_SNOOP_LAT)}`, offset: layout.ltr + R.PCI_LTR_MAX_SNOOP_LAT, width: 4, group: 'ltr', compare: 0x1fff1fff });
   }
+  const ext = (name: string, group: RestoreGroup, offset: number, width: ConfigWidth, compare: number): void => {
+    slots.push({ name: `${name}@${hex(offset)}`, offset, width, group, compare });
+  };
+  // pci_restore_aspm_l1ss_state() (drivers/pci/pcie/aspm.c:125): Control 2, then Control 1 (its enables), before LnkCtl.
+  if (layout.l1ss !== null) {
+    ext('L1SSCtl2', 'l1ss', layout.l1ss + R.PCI_L1SS_CTL2, 4, R.EXT_RW.l1ssCtl2);
+    ext('L1SSCtl1', 'l1ss', layout.l1ss + R.PCI_L1SS_CTL1, 4, R.EXT_RW.l1ssCtl1);
+  }
   const p = layout.pcie;
   if (p) {
     const regs: [string, number][] = [
@@ -91,6 +99,28 @@ export function savedSlots(layout: RegisterLayout): Slot[] {
       slots.push({ name: `${name}@${hex(p.offset + reg)}`, offset: p.offset + reg, width: 2, group: 'pcie', compare });
     }
   }
+  // pci_restore_state() (drivers/pci/pci.c:1859) after the PCIe words: PASID, PRI, ATS, VC, Resizable BAR
+  // (before the BARs it sizes), DPC, PTM, TPH; then AER, the header, PCI-X, MSI, ACS, IOV.
+  if (layout.pasid !== null) ext('PASIDCtl', 'pasid', layout.pasid + R.PCI_PASID_CTRL, 2, R.EXT_RW.pasidCtrl);
+  if (layout.pri !== null) {
+    // pci_restore_pri_state() (drivers/pci/ats.c:303): the allocation before the enable.
+    ext('PRIAlloc', 'pri', layout.pri + R.PCI_PRI_ALLOC_REQ, 4, R.EXT_RW.priAlloc);
+    ext('PRICtl', 'pri', layout.pri + R.PCI_PRI_CTRL, 2, R.EXT_RW.priCtrl);
+  }
+  if (layout.ats !== null) ext('ATSCtl', 'ats', layout.ats + R.PCI_ATS_CTRL, 2, R.EXT_RW.atsCtrl);
+  if (layout.vc !== null) {
+    // pci_restore_vc_state() (drivers/pci/vc.c:390): Port VC Control, then each VC Resource Control (arbitration tables not kept).
+    const v = layout.vc;
+    ext('VCPortCtl', 'vc', v.offset + R.PCI_VC_PORT_CTRL, 2, R.EXT_RW.vcPortCtrl);
+    for (let i = 0; i < v.count; i++) ext(`VC${i}ResCtl`, 'vc', v.offset + R.PCI_VC_RES_CTRL + R.PCI_VC_RES_STRIDE * i, 4, R.EXT_RW.vcResCtrl);
+  }
+  if (layout.rebar !== null) {
+    // pci_restore_rebar_state() (drivers/pci/pci.c:1829): each entry's BAR Size, before the BARs.
+    for (let i = 0; i < layout.rebar.count; i++) ext(`ReBARCtl${i}`, 'rebar', layout.rebar.offset + R.PCI_REBAR_CTRL + 8 * i, 4, R.EXT_RW.rebarCtrl);
+  }
+  if (layout.dpc !== null) ext('DPCCtl', 'dpc', layout.dpc + R.PCI_EXP_DPC_CTL, 2, R.EXT_RW.dpcCtl);
+  if (layout.ptm !== null) ext('PTMCtl', 'ptm', layout.ptm + R.PCI_PTM_CTRL, 4, R.EXT_RW.ptmCtrl);
+  if (layout.tph !== null) ext('TPHCtl', 'tph', layout.tph + R.PCI_TPH_CTRL, 4, R.EXT_RW.tphCtrl);
   if (layout.aer !== null) {
     const a = layout.aer;
     slots.push({ name: `AERUncorMask@${hex(a + R.PCI_ERR_UNCOR_MASK)}`, offset: a + R.PCI_ERR_UNCOR_MASK, width: 4, group: 'aer', compare: 0xffffffff });
@@ -102,6 +132,8 @@ export function savedSlots(layout: RegisterLayout): Slot[] {
     }
   }
   slots.push(...headerSlots(layout.headerType));
+  // pci_restore_pcix_state() (drivers/pci/pci.c:1724): after the header.
+  if (layout.pcix !== null) ext('PCIXCmd', 'pcix', layout.pcix + R.PCI_X_CMD, 2, R.EXT_RW.pcixCmd);
   if (layout.msi) {
     const m = layout.msi;
     slots.push({ name: `MSIAddrLo@${hex(m.offset + R.PCI_MSI_ADDRESS_LO)}`, offset: m.offset + R.PCI_MSI_ADDRESS_LO, width: 4, group: 'msi', compare: 0xfffffffc });
@@ -119,6 +151,10 @@ export function savedSlots(layout: RegisterLayout): Slot[] {
     slots.push({ name: `MSIXCtl@${hex(layout.msix + R.PCI_MSIX_FLAGS)}`, offset: layout.msix + R.PCI_MSIX_FLAGS, width: 2, group: 'msix', compare: R.PCI_MSIX_FLAGS_ENABLE | R.PCI_MSIX_FLAGS_MASKALL });
   }
   if (layout.acs !== null) slots.push({ name: `ACSCtl@${hex(layout.acs + R.PCI_ACS_CTRL)}`, offset: layout.acs + R.PCI_ACS_CTRL, width: 2, group: 'acs', compare: 0xffff });
+  if (layout.vfRebar !== null) {
+    // pci_restore_iov_state() (drivers/pci/iov.c:1112): sriov_restore_vf_rebar_state() before sriov_restore_state().
+    for (let i = 0; i < layout.vfRebar.count; i++) ext(`VFReBARCtl${i}`, 'vfrebar', layout.vfRebar.offset + R.PCI_REBAR_CTRL + 8 * i, 4, R.EXT_RW.rebarCtrl);
+  }
   if (layout.sriov !== null) {
     const s = layout.sriov;
     // sriov_restore_state()'s order: VF BARs, page size, NumVFs, Control (its ARI bit is written first, alone, by restore).

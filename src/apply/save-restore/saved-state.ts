@@ -1,7 +1,26 @@
 import type { ConfigWidth } from '../../access/access.js';
 
 /** Where a saved register is restored, in the kernel's pci_restore_state() order. */
-export type RestoreGroup = 'ltr' | 'pcie' | 'aer' | 'header' | 'msi' | 'msix' | 'acs' | 'sriov';
+export type RestoreGroup =
+  | 'ltr'
+  | 'l1ss'
+  | 'pcie'
+  | 'pasid'
+  | 'pri'
+  | 'ats'
+  | 'vc'
+  | 'rebar'
+  | 'dpc'
+  | 'ptm'
+  | 'tph'
+  | 'aer'
+  | 'header'
+  | 'pcix'
+  | 'msi'
+  | 'msix'
+  | 'acs'
+  | 'vfrebar'
+  | 'sriov';
 
 export interface SavedRegister {
   /** `BAR0@0x10`, `DevCtl@0x78`, …: the name reports use. */

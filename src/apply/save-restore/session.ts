@@ -68,6 +68,14 @@ export class SaveSession {
     return restoreState(this.access, state, { keepBusMasterOff });
   }
 
+  /** Read back one function restored late (after its step gave up on it). */
+  verifyOne(bdf: string): { mismatches: RestoreMismatch[]; errors: string[] } {
+    const s = this.saved.get(bdf);
+    if (!s) return { mismatches: [], errors: [] };
+    const r = verifyState(this.access, s, { keepBusMasterOff: true });
+    return { mismatches: r.mismatches, errors: r.errors.map((e) => `${bdf} ${e}`) };
+  }
+
   /**
    * Read back every function we restored (a difference is a mismatch: our restore did not stick) and
    * every function the kernel restored for us (a difference is reported as a note: a bound driver's

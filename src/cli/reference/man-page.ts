@@ -10,6 +10,7 @@ const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
   APPLY_DEADLINE: 'apply: the deadline came first; what was left is abandoned (the report says which).',
   APPLY_REFUSED_LIVE: 'apply: no capture-kernel evidence and no --allow-live: nothing was done.',
   APPLY_LOCKED: 'apply: another agent holds ROOT/run/pci-reset-agent/apply.lock: nothing was done.',
+  AUDIT_AT_RISK: 'audit: something can make a crash dump fail (a device keeps doing DMA, IOMMU case 3a/3b predicted, the kdump image missing or unreadable, too little crashkernel memory); the report says what.',
 };
 
 /** Text for roff: backslashes doubled, minus signs escaped, no line starting with a control character. */

@@ -28,6 +28,14 @@ export type LogEvent =
   | { kind: 'amd-found'; bdf: string | null }
   | { kind: 'amd-ir-enabled' }
   | { kind: 'amd-buffers-reused' }
+  | { kind: 'amd-efr'; efr: bigint; efr2: bigint | null; snp: boolean }
+  | { kind: 'amd-perf'; index: number }
+  | { kind: 'amd-snp-enabled' }
+  | { kind: 'amd-reusing'; what: 'event buffer' | 'command buffer' | 'CWB buffers' }
+  | { kind: 'amd-completion-wait-timeout' }
+  | { kind: 'intel-context-copy-failed'; unit: string; bus: number }
+  | { kind: 'smmu-reset' }
+  | { kind: 'smmu-probed'; device: string | null }
   | { kind: 'default-domain'; type: string }
   | { kind: 'fault-status'; status: string }
   | Fault;
@@ -235,6 +243,84 @@ export const MESSAGES: MessageSpec[] = [
     phrase: 'event/command buffer',
     re: /Re-?using (?:the )?event\/command buffers? from the previous kernel/i,
     build: () => ({ kind: 'amd-buffers-reused' }),
+  },
+  {
+    // print_iommu_info() (amd/init.c:2272 in 6.18.19): "AMD-Vi: Extended features (0x…, 0x…): PPR NX GT IA GA PC
+    // SNP". Once per unit with "Found IOMMU cap" before (6.1), once globally in 6.12 and 6.18 (EFR from
+    // the IVHD). Printed from amd_iommu_init_pci(), i.e. only after early_enable_iommus() set IommuEn on
+    // every unit; " SNP" is EFR bit 63 (FEATURE_SNP). 4.x printed "Extended features (0x…):" alone.
+    name: 'AMD extended features',
+    decisive: true,
+    phrase: 'AMD-Vi: Extended features (',
+    re: /AMD-Vi: Extended features \((0x[0-9a-f]+)(?:, (0x[0-9a-f]+))?\):?(.*)$/i,
+    build: (m) => ({ kind: 'amd-efr', efr: BigInt(m[1]!), efr2: m[2] ? BigInt(m[2]) : null, snp: /\bSNP\b/.test(m[3] ?? '') }),
+  },
+  {
+    // arch/x86/events/amd/iommu.c amd_iommu_pc_init(): "perf/amd_iommu: Detected AMD IOMMU #0 (2 banks, 4
+    // counters/bank)." for each unit whose performance counters init_iommu_perf_ctr() found, which runs
+    // from iommu_init_pci() after the units were enabled (4.x–6.18).
+    name: 'AMD IOMMU perf counters',
+    decisive: false,
+    phrase: 'perf/amd_iommu: Detected AMD IOMMU #',
+    re: /perf\/amd_iommu: Detected AMD IOMMU #(\d+)/,
+    build: (m) => ({ kind: 'amd-perf', index: Number(m[1]) }),
+  },
+  {
+    // iommu_snp_enable() (amd/init.c:3382 in 6.18.19; 6.1 and 6.12 alike): host SNP on, the device table
+    // base register is then locked by the firmware.
+    name: 'AMD IOMMU SNP enabled',
+    decisive: true,
+    phrase: 'IOMMU SNP support enabled',
+    re: /IOMMU SNP support enabled/,
+    build: () => ({ kind: 'amd-snp-enabled' }),
+  },
+  {
+    // alloc_iommu_buffers() in a kdump kernel (amd/init.c:991/1002/1018 in 6.18.19, since "iommu/amd: Reuse
+    // device table for kdump" 38e5f33ee359 and its 6.17.y backport): three pr_info_once lines; the CWB one
+    // only when EFR has FEATURE_SNP. Printed in every kdump boot of such a kernel, whether or not the
+    // crashed kernel had translation on: they tell the kernel's generation, not the old state.
+    name: 'AMD buffers re-used',
+    decisive: false,
+    phrase: 'Re-using ',
+    re: /Re-using (event buffer|command buffer|CWB buffers) from the previous kernel/,
+    build: (m) => ({ kind: 'amd-reusing', what: m[1] as 'event buffer' | 'command buffer' | 'CWB buffers' }),
+  },
+  {
+    // wait_on_sem() (amd/iommu.c:1170 in 6.18.19; 4.x–6.18): a command the IOMMU never completed. In a
+    // kdump kernel with SNP and a "copied" device table the hardware still uses the old one and every
+    // command times out (the reason for 38e5f33ee359).
+    name: 'AMD completion-wait timeout',
+    decisive: true,
+    phrase: 'Completion-Wait loop timed out',
+    re: /Completion-Wait loop timed out/,
+    build: () => ({ kind: 'amd-completion-wait-timeout' }),
+  },
+  {
+    // copy_translation_tables() (intel/iommu.c:2055 in 6.18.19; 4.4–6.18): the bus's context entries are
+    // not copied, yet "Copied translation tables … for dmarN" still follows.
+    name: 'VT-d context table copy failed',
+    decisive: true,
+    phrase: 'Failed to copy context table for bus ',
+    re: /(dmar\d+): Failed to copy context table for bus (\d+)/,
+    build: (m) => ({ kind: 'intel-context-copy-failed', unit: m[1]!, bus: Number(m[2]) }),
+  },
+  {
+    // arm_smmu_device_reset() (arm/arm-smmu-v3/arm-smmu-v3.c in 6.18.19, 4.8–6.18): CR0.SMMUEN was found set,
+    // so the kernel before left the SMMU translating; it sets GBPA=ABORT and disables it.
+    name: 'SMMUv3 found enabled',
+    decisive: true,
+    phrase: 'SMMU currently enabled! Resetting',
+    re: /SMMU currently enabled! Resetting/,
+    build: () => ({ kind: 'smmu-reset' }),
+  },
+  {
+    // arm_smmu_device_hw_probe(): "arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x00008305)"
+    // (4.8–6.18); the driver enables SMMUEN in arm_smmu_device_reset() right after.
+    name: 'SMMUv3 probed',
+    decisive: false,
+    phrase: 'ias ',
+    re: /^(?:arm-smmu-v3 (\S+): )?ias \d+-bit, oas \d+-bit \(features 0x[0-9a-f]+\)/,
+    build: (m) => ({ kind: 'smmu-probed', device: m[1] ? m[1].replace(/:$/, '') : null }),
   },
   {
     name: 'default domain type',

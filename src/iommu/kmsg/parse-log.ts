@@ -25,6 +25,8 @@ export interface LogFacts {
   complete: boolean;
   kernelRelease: string | null;
   cmdline: string | null;
+  /** Every "Command line:" / "Kernel command line:" the log holds (x86 prints both; they may differ). */
+  cmdlines: string[];
   hits: LogHit[];
   faults: (Fault & { n: number })[];
   cut: CutLine[];
@@ -43,6 +45,8 @@ export interface LogFacts {
     irCopyFailed: Set<string>;
     irPreEnabledNotKdump: Set<string>;
     irEnabled: string | null;
+    /** dmarN → buses whose context table copy_translation_tables() could not copy. */
+    contextCopyFailed: Map<string, number[]>;
   };
   amd: {
     found: (string | null)[];
@@ -52,6 +56,21 @@ export interface LogFacts {
     copied: boolean | null;
     irEnabled: boolean;
     buffersReused: boolean;
+    /** "Copied"/"Reused DEV table" wording: reused means the hardware keeps using the old table (6.18+). */
+    tableVerb: 'copied' | 'reused' | null;
+    /** "Extended features (…)" lines: the driver enabled the units (printed after early_enable_iommus()). */
+    efr: { efr: bigint; snp: boolean }[];
+    /** perf/amd_iommu "Detected AMD IOMMU #N": unit indexes whose counters were found after enabling. */
+    perfUnits: number[];
+    snpEnabled: boolean;
+    /** The three "Re-using … from the previous kernel" lines (6.18, 6.17.y backport). */
+    reusing: Set<string>;
+    completionWaitTimeouts: number;
+  };
+  smmu: {
+    /** "SMMU currently enabled! Resetting...": the kernel found SMMUEN set at probe. */
+    resets: number;
+    probed: (string | null)[];
   };
   defaultDomain: string | null;
 }
@@ -62,7 +81,7 @@ const PHRASE_KEY = 12;
  * Every message in MESSAGES (and every cut-line phrase) contains one of these words; a log of a busy
  * machine is mostly other lines, which one test skips.
  */
-const RELEVANT = /Linux version|ommand line|reg_base_addr|DRHD|IOMMU|Virtualization Tech|Initiali[sz]ation failed|Translation|Copied|Failed to|IRQ remap|AMD-Vi|Default domain|Request device|INTR-REMAP|fault|device=|Event logged|DEV table|event\/command/;
+const RELEVANT = /Re-using|Completion-Wait|SMMU|ias \d|Linux version|ommand line|reg_base_addr|DRHD|IOMMU|Virtualization Tech|Initiali[sz]ation failed|Translation|Copied|Failed to|IRQ remap|AMD-Vi|Default domain|Request device|INTR-REMAP|fault|device=|Event logged|DEV table|event\/command/;
 
 /** Recognise every IOMMU message of a log; lines cut part-way through a known message are listed, never guessed at. */
 export function parseLog(lines: LogLine[], source: string, firstSeq: number | null = null): LogFacts {
@@ -72,6 +91,7 @@ export function parseLog(lines: LogLine[], source: string, firstSeq: number | nu
     complete: firstSeq === 0,
     kernelRelease: null,
     cmdline: null,
+    cmdlines: [],
     hits: [],
     faults: [],
     cut: [],
@@ -89,8 +109,23 @@ export function parseLog(lines: LogLine[], source: string, firstSeq: number | nu
       irCopyFailed: new Set(),
       irPreEnabledNotKdump: new Set(),
       irEnabled: null,
+      contextCopyFailed: new Map(),
     },
-    amd: { found: [], preEnabledNotKdump: new Set(), copyAttempt: false, copied: null, irEnabled: false, buffersReused: false },
+    amd: {
+      found: [],
+      preEnabledNotKdump: new Set(),
+      copyAttempt: false,
+      copied: null,
+      irEnabled: false,
+      buffersReused: false,
+      tableVerb: null,
+      efr: [],
+      perfUnits: [],
+      snpEnabled: false,
+      reusing: new Set(),
+      completionWaitTimeouts: 0,
+    },
+    smmu: { resets: 0, probed: [] },
     defaultDomain: null,
   };
   let lastFault: (Fault & { n: number }) | null = null;
@@ -157,6 +192,7 @@ function apply(f: LogFacts, e: LogEvent): void {
       break;
     case 'cmdline':
       if (f.cmdline === null) f.cmdline = e.text;
+      f.cmdlines.push(e.text);
       break;
     case 'intel-unit':
       f.intel.addresses.set(e.unit, e.address);
@@ -205,6 +241,7 @@ function apply(f: LogFacts, e: LogEvent): void {
       break;
     case 'amd-copied':
       f.amd.copied = true;
+      f.amd.tableVerb = e.verb;
       break;
     case 'amd-copy-failed':
       f.amd.copied = false;
@@ -217,6 +254,30 @@ function apply(f: LogFacts, e: LogEvent): void {
       break;
     case 'amd-buffers-reused':
       f.amd.buffersReused = true;
+      break;
+    case 'amd-efr':
+      f.amd.efr.push({ efr: e.efr, snp: e.snp });
+      break;
+    case 'amd-perf':
+      f.amd.perfUnits.push(e.index);
+      break;
+    case 'amd-snp-enabled':
+      f.amd.snpEnabled = true;
+      break;
+    case 'amd-reusing':
+      f.amd.reusing.add(e.what);
+      break;
+    case 'amd-completion-wait-timeout':
+      f.amd.completionWaitTimeouts++;
+      break;
+    case 'intel-context-copy-failed':
+      f.intel.contextCopyFailed.set(e.unit, [...(f.intel.contextCopyFailed.get(e.unit) ?? []), e.bus]);
+      break;
+    case 'smmu-reset':
+      f.smmu.resets++;
+      break;
+    case 'smmu-probed':
+      f.smmu.probed.push(e.device);
       break;
     case 'default-domain':
       f.defaultDomain = e.type;

@@ -1,0 +1,88 @@
+#!/bin/bash
+# Builds the Debian bookworm guest disk for the kdump-tools end-to-end (e2e/debian/run.sh):
+#   mmdebstrap: linux-image-amd64, systemd, udev, kdump-tools, makedumpfile, kexec-tools, initramfs-tools,
+#   busybox, then OUR .deb (dpkg -i, as an admin would) and a self-contained node >= 20 (see below).
+#   kdump-tools builds its capture image (/var/lib/kdump/initrd.img-KVER) with its own kernel hook, as on
+#   a real box, AFTER the package is in (so with our initramfs-tools hook).
+# Out: $OUT/disk.img (ext4, no partition table: root=/dev/vda), $OUT/vmlinuz, $OUT/initrd.img (the guest's
+#      own boot files, for QEMU -kernel/-initrd), $OUT/kdump-initrd.img (the capture image kdump-tools built),
+#      $OUT/build.json (versions, sizes, times).
+# Env: DEB (our .deb, required), OUT (required), CACHE (apt .deb cache kept across runs), MIRROR.
+#
+# Node: the package depends on nodejs (>= 20); bookworm's own is 18 and split (libnode + built-ins in
+# /usr/share/nodejs), and NodeSource (whose nodejs 20 is what docs/kdump.md tells bookworm users to add)
+# is not reachable from CI. So the e2e stands in for NodeSource's package with a "nodejs" .deb made
+# here from the host's self-contained node (the same binary the unit tests run).
+# shellcheck disable=SC2016 # mmdebstrap hooks: $1 is the hook's own argument (the root directory)
+set -euo pipefail
+: "${DEB:?}" "${OUT:?}"
+CACHE=${CACHE:-$OUT/apt-cache}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+mkdir -p "$OUT" "$CACHE"
+T0=$SECONDS
+log() { echo "# build-guest [$((SECONDS - T0))s] $*"; }
+
+# --- the nodejs stand-in
+NODE=$(command -v node)
+NODEVER=$("$NODE" -p 'process.versions.node')
+NODEDEB=$OUT/nodejs_${NODEVER}-pra1_amd64.deb
+if [[ ! -f $NODEDEB ]]; then
+    st=$(mktemp -d)
+    install -D -m 0755 "$NODE" "$st/usr/bin/node"
+    strip "$st/usr/bin/node" 2> /dev/null || :
+    mkdir -p "$st/DEBIAN"
+    cat > "$st/DEBIAN/control" << CTL
+Package: nodejs
+Version: ${NODEVER}-pra1
+Architecture: amd64
+Maintainer: pci-reset-agent e2e <e2e@invalid>
+Depends: libc6, libstdc++6, libgcc-s1
+Provides: nodejs-stand-in
+Description: stand-in for NodeSource's nodejs ${NODEVER} (e2e only)
+ The host's self-contained node binary, packaged for the pci-reset-agent e2e guest.
+CTL
+    dpkg-deb --root-owner-group -Zgzip --build "$st" "$NODEDEB" > /dev/null
+    rm -rf "$st"
+fi
+
+# --- the root file system
+ROOTFS=$OUT/rootfs
+rm -rf "$ROOTFS" "$OUT/disk.img"
+PKGS=linux-image-amd64,systemd-sysv,udev,kdump-tools,makedumpfile,kexec-tools,initramfs-tools,busybox,kmod,squashfs-tools,binutils,pciutils,procps,e2fsprogs,libstdc++6
+log "mmdebstrap bookworm ($PKGS)"
+mkdir -p "$OUT/in"
+cp "$DEB" "$NODEDEB" "$OUT/in/"
+# kdump-tools: enable it, keep 256M for the capture kernel (on the command line QEMU gives), and let the
+# e2e harness copy the capture kernel's evidence to the disk before the dump (kdump-tools-dump.service
+# runs in the capture kernel; /run still holds what the initramfs agent wrote).
+mmdebstrap --variant=minbase --include="$PKGS" \
+    --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
+    --setup-hook="sync-in $CACHE /var/cache/apt/archives" \
+    --essential-hook="sync-out /var/cache/apt/archives $CACHE" \
+    --essential-hook="copy-in $(dirname "$0")/guest-early/etc/initramfs-tools /etc" \
+    --customize-hook="sync-out /var/cache/apt/archives $CACHE" \
+    --customize-hook='echo pra-guest > "$1/etc/hostname"; echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" > "$1/etc/fstab"' \
+    --customize-hook='chroot "$1" passwd -d root' \
+    --customize-hook='sed -i "s/^#*USE_KDUMP=.*/USE_KDUMP=1/" "$1/etc/default/kdump-tools"' \
+    --customize-hook="copy-in $OUT/in/$(basename "$NODEDEB") $OUT/in/$(basename "$DEB") /tmp" \
+    --customize-hook='chroot "$1" sh -c "dpkg -i /tmp/nodejs_*.deb && dpkg -i /tmp/pci-reset-agent_*.deb" > "$1/root/dpkg-i.log" 2>&1' \
+    --customize-hook="copy-in $(dirname "$0")/guest/. /" \
+    --customize-hook='chroot "$1" systemctl enable pra-e2e.service' \
+    --customize-hook='chroot "$1" update-initramfs -u -k all > "$1/root/update-initramfs.log" 2>&1' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); rm -f "$1/var/lib/kdump/initrd.img-$KVER"; chroot "$1" /etc/kernel/postinst.d/kdump-tools "$KVER" > "$1/root/kdump-initrd.log" 2>&1' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" lsinitramfs -l "/var/lib/kdump/initrd.img-$KVER" > "$1/root/kdump-initrd.list"; chroot "$1" lsinitramfs -l "/boot/initrd.img-$KVER" > "$1/root/initrd.list"' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" --json > "$1/root/footprint.json" 2> "$1/root/footprint.err"; chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" > "$1/root/footprint.txt" 2>&1 || :' \
+    bookworm "$ROOTFS" "$MIRROR" > "$OUT/mmdebstrap.log" 2>&1 || { tail -n 30 "$OUT/mmdebstrap.log"; exit 1; }
+KVER=$(ls "$ROOTFS/lib/modules")
+log "kernel $KVER; kdump initrd: $(stat -c %s "$ROOTFS/var/lib/kdump/initrd.img-$KVER") bytes"
+cp "$ROOTFS/boot/vmlinuz-$KVER" "$OUT/vmlinuz"
+cp "$ROOTFS/boot/initrd.img-$KVER" "$OUT/initrd.img"
+cp "$ROOTFS/var/lib/kdump/initrd.img-$KVER" "$OUT/kdump-initrd.img"
+for f in kdump-initrd.log dpkg-i.log kdump-initrd.list initrd.list footprint.json footprint.err footprint.txt; do
+    cp "$ROOTFS/root/$f" "$OUT/" 2> /dev/null || :
+done
+log "disk image"
+mke2fs -q -t ext4 -L root -d "$ROOTFS" "$OUT/disk.img" 3G
+rm -rf "$ROOTFS" "$OUT/in"
+printf '{"kernel":"%s","node":"%s","deb":"%s","buildSeconds":%d}\n' "$KVER" "$NODEVER" "$(basename "$DEB")" "$((SECONDS - T0))" > "$OUT/build.json"
+log "done"

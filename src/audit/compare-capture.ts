@@ -1,0 +1,68 @@
+/**
+ * Prediction against reality: the audit run in the first kernel, compared function by function with
+ * what a capture kernel then did (issue #17, "checked against reality"). The e2e harness records, in the
+ * capture kernel, the driver each function got (`sys/bus/pci/devices/<bdf>/driver`) and the agent's
+ * report (`run/pci-reset-agent/report.json`), and hands both here; every difference that the
+ * prediction cannot explain is returned.
+ */
+import type { ApplyReport } from '../apply/apply-report.js';
+import type { AuditReport } from './audit-report.js';
+
+export interface CaptureReality {
+  /** Driver bound per function once the capture kernel's udev has settled (null: none). */
+  drivers: Record<string, string | null>;
+  /** The agent's report, null when it did not run. */
+  agent: ApplyReport | null;
+}
+
+export interface Comparison {
+  bdf: string;
+  predicted: string;
+  actual: string;
+  ok: boolean;
+  why: string;
+}
+
+/** Modules whose PCI driver registers under another name (drivers/usb/host/xhci-pci.c: hcd_name "xhci_hcd"). */
+const DRIVER_NAME: Record<string, string> = { xhci_pci: 'xhci_hcd' };
+
+/** A driver name as sysfs shows it (`virtio-pci`) against a module name (`virtio_pci`). */
+const same = (module: string, driver: string): boolean => {
+  const d = driver.replace(/-/g, '_');
+  return module === d || DRIVER_NAME[module] === d;
+};
+
+export function compareWithCapture(audit: AuditReport, reality: CaptureReality): Comparison[] {
+  const resetBy = new Map<string, string>();
+  for (const s of reality.agent?.steps ?? []) if (s.status === 'ok') for (const f of s.functions) resetBy.set(f, `${s.methodUsed ?? s.method} (step ${s.id})`);
+  const out: Comparison[] = [];
+  for (const d of audit.devices) {
+    const driver = reality.drivers[d.bdf] ?? null;
+    const expectModules = [...d.imageModules, ...d.builtinModules];
+    const predicted = d.verdict === 'agent' ? `agent step ${d.agentStep?.id}` : d.verdict === 'driver' ? `driver ${expectModules[0]}` : d.verdict;
+    const reset = resetBy.get(d.bdf);
+    const add = (ok: boolean, actual: string, why: string): void => {
+      out.push({ bdf: d.bdf, predicted, actual, ok, why });
+    };
+    // Did the agent do what was predicted?
+    if (d.verdict === 'agent' && !reset) {
+      add(false, driver ? `driver ${driver}, not reset` : 'not reset', 'predicted a reset by the agent; its report has no successful step for it');
+      continue;
+    }
+    if (d.verdict !== 'agent' && reset) {
+      add(false, `reset by ${reset}`, 'the agent reset a function the audit did not expect it to');
+      continue;
+    }
+    // Did the predicted driver (or no driver) bind? A function may bind any of its matching modules.
+    if (d.capture === 'none' && driver !== null && driver !== 'pcieport') {
+      add(false, `driver ${driver}`, 'predicted no driver in the capture kernel, but one bound');
+      continue;
+    }
+    if ((d.capture === 'image' || d.capture === 'builtin') && (driver === null || !expectModules.some((m) => same(m, driver)))) {
+      add(false, driver === null ? 'no driver' : `driver ${driver}`, driver === null ? `predicted ${expectModules.join('/')} to bind; nothing did` : `predicted ${expectModules.join('/')}; ${driver} bound`);
+      continue;
+    }
+    add(true, reset ? `reset by ${reset}${driver ? `, then driver ${driver}` : ''}` : driver ? `driver ${driver}` : 'no driver', 'as predicted');
+  }
+  return out;
+}

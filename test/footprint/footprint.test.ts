@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { footprint, renderFootprint } from '../../src/footprint/footprint.js';
+import { parseListing } from '../../src/footprint/image-listing.js';
+import { tmpDir } from '../helpers/tmp-root.js';
+
+// Lines as Debian's `lsinitramfs -l` prints them (cpio -tv), from a kdump-tools image built in the e2e guest.
+const LISTING = `drwxr-xr-x   2 root     root            0 Dec  3 18:40 usr/lib/pci-reset-agent
+-rw-r--r--   1 root     root       830876 Dec  3 17:59 usr/lib/pci-reset-agent/pci-reset-agent.mjs
+-rw-r--r--   1 root     root      1415528 Dec  3 17:59 usr/lib/pci-reset-agent/koffi.node
+-rw-r--r--   1 root     root     27664384 Dec  3 18:40 usr/lib/pci-reset-agent/node.squashfs
+-rwxr-xr-x   1 root     root         7411 Dec  3 18:40 usr/libexec/pci-reset-agent/pci-reset-agent-kdump
+-rwxr-xr-x   1 root     root          980 Dec  3 18:40 scripts/init-top/pci-reset-agent
+-rwxr-xr-x   1 root     root       399080 Dec  3 18:40 usr/bin/kmod
+lrwxrwxrwx   1 root     root            4 Dec  3 18:40 usr/sbin/modprobe -> kmod
+`;
+
+function rootWith(opts: { cmdline: string; crashSize?: number; image?: boolean }) {
+  const root = tmpDir();
+  fs.mkdirSync(path.join(root, 'proc/sys/kernel'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'proc/cmdline'), `${opts.cmdline}\n`);
+  fs.writeFileSync(path.join(root, 'proc/sys/kernel/osrelease'), '6.1.0-56-amd64\n');
+  if (opts.crashSize !== undefined) {
+    fs.mkdirSync(path.join(root, 'sys/kernel'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'sys/kernel/kexec_crash_size'), `${opts.crashSize}\n`);
+  }
+  fs.mkdirSync(path.join(root, 'usr/lib/pci-reset-agent'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'usr/lib/pci-reset-agent/pci-reset-agent.mjs'), 'x'.repeat(100_000));
+  if (opts.image) {
+    fs.mkdirSync(path.join(root, 'var/lib/kdump'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'var/lib/kdump/initrd.img-6.1.0-56-amd64'), 'image');
+  }
+  return root;
+}
+
+/** A stand-in `lsinitramfs` on PATH that prints LISTING (the real one runs in the e2e). */
+function withLister<T>(fn: () => T): T {
+  const bin = tmpDir();
+  fs.writeFileSync(path.join(bin, 'lsinitramfs'), `#!/bin/sh\ncat <<'LIST'\n${LISTING}LIST\n`, { mode: 0o755 });
+  const saved = process.env.PATH;
+  process.env.PATH = `${bin}:${saved}`;
+  try {
+    return fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+describe('footprint', () => {
+  it('parses ls -l style listings: regular files only', () => {
+    const e = parseListing(LISTING);
+    expect(e.map((x) => x.path)).toContain('usr/lib/pci-reset-agent/node.squashfs');
+    expect(e.find((x) => x.path === 'usr/sbin/modprobe')).toBeUndefined();
+  });
+
+  it("reads kdump-tools' image for the running kernel: the agent's files, node in squashfs, 256M reserved is ok", () => {
+    const root = rootWith({ cmdline: 'root=/dev/vda crashkernel=256M', crashSize: 256 * 1024 * 1024, image: true });
+    const f = withLister(() => footprint({ root }));
+    expect(f.source).toBe('image');
+    expect(f.files.map((x) => x.path)).toEqual([
+      'usr/lib/pci-reset-agent/pci-reset-agent.mjs',
+      'usr/lib/pci-reset-agent/koffi.node',
+      'usr/lib/pci-reset-agent/node.squashfs',
+      'usr/libexec/pci-reset-agent/pci-reset-agent-kdump',
+      'scripts/init-top/pci-reset-agent',
+    ]);
+    expect(f.unpackedBytes).toBe(830876 + 1415528 + 27664384 + 7411 + 980);
+    expect(f.node).toBe('squashfs-xz');
+    expect(f.measured?.worksMiB).toBe(160);
+    expect(f.reserved).toEqual({ cmdline: 'crashkernel=256M', bytes: 256 * 1024 * 1024 });
+    expect(f.verdict).toBe('ok');
+    const text = renderFootprint(f);
+    expect(text).toMatch(/crashkernel= measured to work: 160M \(152M failed/);
+    expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
+  });
+
+  it('too small a reservation is said so', () => {
+    const root = rootWith({ cmdline: 'crashkernel=128M', crashSize: 128 * 1024 * 1024, image: true });
+    expect(withLister(() => footprint({ root })).verdict).toBe('too-small');
+  });
+
+  it('no image: counts the files the hook would add, says so; no crashkernel= is "none-reserved"', () => {
+    const root = rootWith({ cmdline: 'root=/dev/vda', crashSize: 0 });
+    const f = footprint({ root });
+    expect(f.source).toBe('files');
+    expect(f.files.map((x) => x.path)).toEqual(['usr/lib/pci-reset-agent/pci-reset-agent.mjs']);
+    expect(f.notes.join('\n')).toMatch(/no kdump image found/);
+    expect(f.verdict).toBe('none-reserved');
+  });
+});
