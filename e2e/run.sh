@@ -118,7 +118,7 @@ for series in ${KERNELS//,/ }; do
 done
 
 # --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
-#        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
+#        (e2e/debian/run.sh; opt-in with PRA_E2E_DEBIAN=yes until it has completed a capture on CI)
 if [[ ${PRA_E2E_DEBIAN:-no} != no ]]; then
     log "Debian kdump-tools scenario (e2e/debian/run.sh)"
     drc=0

@@ -59,8 +59,8 @@ DATE=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
 sed -e "s|@VERSION@|$VERSION|g" -e "s|@MAINTAINER@|$MAINTAINER|g" -e "s|@DATE@|$DATE|g" packaging/debian/changelog |
     gzip -9n > "$ROOT/usr/share/doc/pci-reset-agent/changelog.gz"
 
-# 4b. The audit unit and timer, when the source tree has them (the `audit` command's).
-for f in systemd/pci-reset-agent-audit.service systemd/pci-reset-agent-audit.timer; do
+# 4b. The audit units (the `audit` command's), when the source tree has them; installed, not enabled.
+for f in systemd/pci-reset-agent-audit.service systemd/pci-reset-agent-audit.timer systemd/pci-reset-agent-audit.path; do
     [ -f "$f" ] && install -D -m 0644 "$f" "$ROOT/usr/lib/systemd/system/${f##*/}"
 done
 

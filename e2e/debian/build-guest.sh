@@ -3,7 +3,10 @@
 #   mmdebstrap: linux-image-amd64, systemd, udev, kdump-tools, makedumpfile, kexec-tools, initramfs-tools,
 #   busybox, then OUR .deb (dpkg -i, as an admin would) and a self-contained node >= 20 (see below).
 #   kdump-tools builds its capture image (/var/lib/kdump/initrd.img-KVER) with its own kernel hook, as on
-#   a real box, AFTER the package is in (so with our initramfs-tools hook).
+#   a real box, AFTER the package is in (so with our initramfs-tools hook). kdump-config load rebuilds the
+#   image when /etc/kdump/sysctl.conf differs from its record of the last build (check_sysctl_change), so
+#   the record is written too: the image booted is the one built and listed here (a rebuild in the guest
+#   under TCG costs minutes, mostly mksquashfs).
 # Out: $OUT/disk.img (ext4, no partition table: root=/dev/vda), $OUT/vmlinuz, $OUT/initrd.img (the guest's
 #      own boot files, for QEMU -kernel/-initrd), $OUT/kdump-initrd.img (the capture image kdump-tools built),
 #      $OUT/build.json (versions, sizes, times).
@@ -70,6 +73,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook='chroot "$1" systemctl enable pra-e2e.service' \
     --customize-hook='chroot "$1" update-initramfs -u -k all > "$1/root/update-initramfs.log" 2>&1' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); rm -f "$1/var/lib/kdump/initrd.img-$KVER"; chroot "$1" /etc/kernel/postinst.d/kdump-tools "$KVER" > "$1/root/kdump-initrd.log" 2>&1' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); cp "$1/etc/kdump/sysctl.conf" "$1/var/lib/kdump/latest_sysctls-$KVER"' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" lsinitramfs -l "/var/lib/kdump/initrd.img-$KVER" > "$1/root/kdump-initrd.list"; chroot "$1" lsinitramfs -l "/boot/initrd.img-$KVER" > "$1/root/initrd.list"' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" --json > "$1/root/footprint.json" 2> "$1/root/footprint.err"; chroot "$1" pci-reset-agent footprint --image "/var/lib/kdump/initrd.img-$KVER" > "$1/root/footprint.txt" 2>&1 || :' \
     bookworm "$ROOTFS" "$MIRROR" > "$OUT/mmdebstrap.log" 2>&1 || { tail -n 30 "$OUT/mmdebstrap.log"; exit 1; }

@@ -150,6 +150,14 @@ check('kdump-tools saved the dump with makedumpfile in /var/crash/<stamp>/ (read
   return `${dump} (${format}): ${(size / 1048576).toFixed(1)} MB, kernel ${release}, pages to ${coversMiB.toFixed(0)} MiB; dmesg.<stamp> shows the crash`;
 });
 
+check("makedumpfile reads the dump back: the crashed kernel's log comes out of it", () => {
+  const log = read(path.join(run, 'dump-dmesg.txt'));
+  if (!log) fail(`makedumpfile -R / --dump-dmesg gave nothing: ${read(path.join(run, 'makedumpfile-R.log')).slice(-200)} ${read(path.join(run, 'makedumpfile-dmesg.log')).slice(-200)}`);
+  if (!/sysrq: Trigger a crash/.test(log)) fail('the log read from the dump does not show the sysrq crash');
+  if (!/PRA-E2E|pra-e2e/.test(log) && !/Linux version/.test(log)) fail('not the first kernel\'s log');
+  return `${log.split('\n').length} lines, ends with the sysrq crash`;
+});
+
 const passed = results.filter((r) => r.ok).length;
 for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? `: ${r.detail}` : ''}\n`);
 fs.writeFileSync(path.join(run, 'summary.json'), `${JSON.stringify({ results, metrics }, null, 2)}\n`);

@@ -37,7 +37,8 @@ export PATH=$PATH:/sbin:/usr/sbin
 log "npm run package:deb"
 OUT=$OUT/deb bash scripts/package-deb.sh > "$OUT/package.log" 2>&1 || { tail -n 20 "$OUT/package.log"; exit 1; }
 DEB=$(ls "$OUT"/deb/pci-reset-agent_*_amd64.deb)
-key=$( (dpkg-deb --fsys-tarfile "$DEB" | sha256sum; cat e2e/debian/build-guest.sh; find e2e/debian/guest e2e/debian/guest-early -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
+# The key: the package's file contents (not its times, nor the changelog's date), the builder, the guest files.
+key=$( (dpkg-deb --fsys-tarfile "$DEB" | tar -xO --exclude='*changelog.gz' | sha256sum; cat e2e/debian/build-guest.sh; find e2e/debian/guest e2e/debian/guest-early -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
 GUEST=$OUT/guest
 if [[ ! -f $GUEST/disk.img || $(cat "$GUEST/key" 2> /dev/null) != "$key" ]]; then
     log "building the guest (mmdebstrap; several minutes)"
@@ -83,4 +84,15 @@ awk -F/ '$6 ~ /^[0-9]{12}$/ { print $6 }' "$RUN/var-crash.txt" | while read -r d
     debugfs -R "rdump /var/crash/$d $RUN/disk" "$RUN/disk.img" > /dev/null 2>&1 || :
 done
 debugfs -R "rdump /var/crash/pra-e2e $RUN/disk" "$RUN/disk.img" > /dev/null 2>&1 || :
+# makedumpfile itself (the guest's own package, unpacked on the host) reassembles the flattened dump and
+# reads the crashed kernel's log out of it: the dump is readable by the tool that wrote it.
+mdf=$(find "$OUT/apt-cache" -name "makedumpfile_*.deb" 2> /dev/null | head -n 1)
+dump=$(find "$RUN/disk" -name "dump.*" 2> /dev/null | head -n 1)
+if [[ -n $mdf && -n $dump ]]; then
+    rm -rf "$OUT/makedumpfile"
+    dpkg-deb -x "$mdf" "$OUT/makedumpfile"
+    "$OUT/makedumpfile/usr/bin/makedumpfile" -R "$RUN/dump.reassembled" < "$dump" > "$RUN/makedumpfile-R.log" 2>&1 || :
+    "$OUT/makedumpfile/usr/bin/makedumpfile" --dump-dmesg "$RUN/dump.reassembled" "$RUN/dump-dmesg.txt" > "$RUN/makedumpfile-dmesg.log" 2>&1 || :
+    rm -f "$RUN/dump.reassembled"
+fi
 node e2e/debian/check.mjs --run "$RUN" --guest "$GUEST" --crashkernel "$CK"

@@ -141,3 +141,19 @@ describe('nested bridges and link speed (issue 12 item 6)', () => {
     expect(plan.steps[0]!.reasons.join('\n')).toMatch(/of unknown speed \(treated as faster than 5 GT\/s/);
   });
 });
+
+describe('the bus method checks hot-plug itself (issue 12 item 7)', () => {
+  it('a hand-made raw bus step on a hot-plug port is refused by the executor, read now (Bridge Control and reset_subordinate alike)', async () => {
+    const t = new MockTree()
+      .add(rootPort('0000:00:01.0', 1, 1, { hotPlug: true, slot: true }))
+      .add({ bdf: '0000:01:00.0', parent: '0000:00:01.0', vendor: 0x1234, device: 1, classCode: 0x020000, pcie: { type: 'endpoint', flr: false }, pm: { noSoftReset: true } })
+      .file('proc/vmcore', '');
+    for (const resetSubordinate of [false, true]) {
+      const r = rig(t, { resetSubordinate });
+      const res = await r.run([step({ method: 'bus', target: '0000:00:01.0', functions: ['0000:01:00.0'], saveRestore: ['0000:01:00.0'] })]);
+      expect(res.steps[0]!.status).not.toBe('ok');
+      expect(res.steps[0]!.attempts[0]!.detail).toMatch(/0000:00:01.0 is a hot-plug port \(SltCap Hot-Plug Capable\).*only pciehp_reset_slot\(\)/);
+      expect(r.sim.resetLog).toEqual([]);
+    }
+  });
+});

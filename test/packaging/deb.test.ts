@@ -56,6 +56,13 @@ describe.skipIf(!have('dpkg-deb') || !have('lintian'))('the Debian package (skip
     }
   });
 
+  it("carries the audit command's units (installed, not enabled) when the tree has them", () => {
+    for (const u of ['pci-reset-agent-audit.service', 'pci-reset-agent-audit.timer', 'pci-reset-agent-audit.path']) {
+      if (fs.existsSync(path.join(PROJECT, 'systemd', u))) expect(contents, u).toContain(` ./usr/lib/systemd/system/${u}\n`);
+    }
+    expect(contents).not.toMatch(/\.wants\//);
+  });
+
   it('kdump.conf is a conffile with every setting commented out; Depends names node >= 20, squashfs-tools, kmod', () => {
     const ctl = path.join(tmpDir(), 'DEBIAN');
     spawnSync('dpkg-deb', ['-e', deb, ctl]);
