@@ -79,23 +79,17 @@ function qemuArgs({ accel, mem, initrd, append, dataFile, nvmeImg, traceFile, io
 
 const TRACE_EVENTS = ['pci_nvme_pci_reset', 'e1000e_cb_qdev_reset', 'virtio_set_status', 'vtd_dmar_fault', 'vtd_dmar_enable', 'vtd_reg_write_gcmd'];
 
-// no_timer_check: under TCG on a loaded host the kernel's check that the timer interrupt arrives through
-// the interrupt-remapped IO-APIC can time out and panic either kernel ("timer doesn't work through
-// Interrupt-remapped IO-APIC", check_timer() in arch/x86/kernel/apic/io_apic.c); the capture kernel
-// inherits the word from the first kernel's command line (e2e/guest/init).
-const BASE_APPEND = 'console=ttyS0 intel_iommu=on iomem=relaxed panic=5 no_timer_check';
-
 const SCENARIOS = {
   plain: {
     what: 'plain boot: scan, iommu, plan on the live guest; apply refuses without --allow-live',
     mem: '1G', initrd: 'capture.img', timeoutS: 180,
-    append: `${BASE_APPEND} pra.mode=plain`,
+    append: 'console=ttyS0 intel_iommu=on iomem=relaxed panic=5 pra.mode=plain',
     check: checkPlain,
   },
   kdump: {
     what: `crash with DMA in flight, capture kernel (crashkernel=${crashkernel}, iomem=relaxed) runs the agent`,
     mem: '1536M', initrd: 'first.img', timeoutS: 240,
-    append: `${BASE_APPEND} pra.mode=kdump crashkernel=${crashkernel}`,
+    append: `console=ttyS0 intel_iommu=on iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel}`,
     check: (run) => checkKdump(run, { devmem: true }),
   },
   // The IOMMU matrix (issue 13): each boots a real first kernel, crashes it, and checks the verdict
@@ -139,7 +133,7 @@ const SCENARIOS = {
   'kdump-strict': {
     what: `same crash, capture kernel WITHOUT iomem=relaxed: /dev/mem refused, the agent degrades`,
     mem: '1536M', initrd: 'first.img', timeoutS: 240,
-    append: `${BASE_APPEND} pra.mode=kdump crashkernel=${crashkernel} pra.capture_iomem=strip`,
+    append: `console=ttyS0 intel_iommu=on iomem=relaxed panic=5 pra.mode=kdump crashkernel=${crashkernel} pra.capture_iomem=strip`,
     check: (run) => checkKdump(run, { devmem: false }),
   },
 };
