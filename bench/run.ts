@@ -34,6 +34,7 @@ async function mainBench(): Promise<void> {
     await optional('plan', './plan.js', 'benchPlan'),
     await optional('apply (simulator, real-time waits)', './apply.js', 'benchApply'),
     await optional('reliability', './reliability.js', 'benchReliability'),
+    await optional('hostile inputs', './hostile.js', 'benchHostile'),
     await optional('audit', './audit.js', 'benchAudit'),
     await optional('overhead beyond the mandated waits (simulated capture)', './overhead.js', 'benchOverhead'),
     await optional("node's cold start with the agent", './cold-start.js', 'benchColdStart'),

@@ -80,7 +80,8 @@ log "QEMU exited ($rc) after $((SECONDS - t)) s"
 # --- 3. what is on the disk now
 mkdir -p "$RUN/disk"
 debugfs -R "ls -p /var/crash" "$RUN/disk.img" 2> /dev/null > "$RUN/var-crash.txt" || :
-awk -F/ '$6 ~ /^[0-9]{12}$/ { print $6 }' "$RUN/var-crash.txt" | while read -r d; do
+# (debugfs -p: /inode/mode/uid/gid/name/size/; kdump-tools names the directory by date, YYYYMMDDHHMM)
+tr ' ' '\n' < "$RUN/var-crash.txt" | cut -d/ -f6 | grep -E '^[0-9]{12}$' | while read -r d; do
     debugfs -R "rdump /var/crash/$d $RUN/disk" "$RUN/disk.img" > /dev/null 2>&1 || :
 done
 debugfs -R "rdump /var/crash/pra-e2e $RUN/disk" "$RUN/disk.img" > /dev/null 2>&1 || :

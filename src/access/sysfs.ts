@@ -19,6 +19,12 @@ export class SysfsAccess implements PciAccess {
   private readonly buf = Buffer.allocUnsafe(4096);
   private problems: string[] = [];
 
+  /**
+   * Where writes that block in the kernel for a whole reset are made (`apply`: a helper process, see
+   * src/apply/kernel-writer/); null: on this process's thread pool.
+   */
+  kernelWriter: { write(host: string, value: string): Promise<void> } | null = null;
+
   constructor(readonly root: Root) {}
 
   listFunctions(): PciFunctionEntry[] {
@@ -93,6 +99,7 @@ export class SysfsAccess implements PciAccess {
    */
   async writeAttributeAsync(bdf: string, name: string, value: string): Promise<void> {
     const host = this.attrPath(bdf, name);
+    if (this.kernelWriter) return this.kernelWriter.write(host, value);
     let fh: fs.promises.FileHandle;
     try {
       fh = await fs.promises.open(host, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);

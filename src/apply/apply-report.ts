@@ -113,4 +113,10 @@ export interface ApplyReport {
   excluded: { bdf: string; reason: string }[];
   /** Non-fatal problems of the run (quirk table, IOMMU evidence, kmsg, lock recovery). */
   problems: string[];
+  /**
+   * Writes to `reset`/`reset_subordinate` still inside the kernel when the run ended (the helper process
+   * that made them is killed; the kernel may still finish them): outcome unknown, their steps never `ok`.
+   * Empty for a run that waited for every write.
+   */
+  stillInKernel: { path: string; value: string; forMs: number }[];
 }

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { formatEventText } from './log-text.js';
+import { KMSG_DEVICE, openKernelLog } from './kmsg-device.js';
 
 /** What the kernel accepts in one /dev/kmsg write (PRINTKRB_RECORD_MAX is 1024; longer is refused with EINVAL). */
 const KMSG_MAX = 976;
@@ -7,39 +9,53 @@ const KMSG_PREFIX = 'pci-reset-agent: ';
 /** syslog priorities for pino's levels. */
 const PRIORITY: Record<string, number> = { fatal: 2, error: 3, warn: 4, info: 6, debug: 7, trace: 7 };
 
+/** `json`: one JSON object a line (pipes, files, the kdump runner); `text`: one readable line (a terminal). */
+export type LogFormat = 'json' | 'text';
+
 export interface ApplyLogOptions {
-  /** Host path of the kernel log device (ROOT/dev/kmsg) when it exists; null for none. */
+  /**
+   * Host path of the kernel log device (ROOT/dev/kmsg) to copy every event to, or null for none. Only a
+   * character device with the kmsg numbers (1, 11) is written; anything else is named in `problems`.
+   */
   kmsgPath: string | null;
-  /** Where JSON lines go besides kmsg (stderr). */
+  /** Where events go besides kmsg (stderr). */
   write: (line: string) => void;
   level?: string;
+  /** How events are written to `write` (kmsg always gets JSON). Default json. */
+  format?: LogFormat;
+  /** Wall time (ms) the text format's stamps count from: the run's start. Default: now. */
+  startedAt?: number;
+  /** Device numbers kmsgPath must have (tests use another harmless device); default (1, 11). */
+  kmsgDevice?: { major: number; minor: number };
 }
 
 export interface ApplyLog {
   log: Logger;
-  /** Problems with the log itself (kmsg unwritable), for the report. */
+  /** Problems with the log itself (kmsg not the kernel's, unwritable), for the report. */
   problems: string[];
+  /** Whether events are being copied to the kernel log. */
+  readonly toKmsg: boolean;
   close(): void;
 }
 
 /**
- * pino, one JSON line per event, to stderr and, in a capture kernel, to /dev/kmsg with the
- * `pci-reset-agent: ` prefix and the event's syslog priority, so it lands in the capture kernel's dmesg
- * and on the console. A line too long for one kmsg record is cut down to its key fields.
+ * pino, one event per line, to stderr and, in a capture kernel, to /dev/kmsg with the `pci-reset-agent: `
+ * prefix and the event's syslog priority, so it lands in the capture kernel's dmesg and on the console.
+ * A line too long for one kmsg record is cut down to its key fields.
  */
 export function createApplyLog(options: ApplyLogOptions): ApplyLog {
   const problems: string[] = [];
   let kmsg: number | null = null;
   if (options.kmsgPath) {
-    try {
-      kmsg = fs.openSync(options.kmsgPath, fs.constants.O_WRONLY | fs.constants.O_APPEND);
-    } catch (err) {
-      problems.push(`${options.kmsgPath}: cannot open for writing (${(err as NodeJS.ErrnoException).code}); events go to stderr only`);
-    }
+    const opened = openKernelLog(options.kmsgPath, options.kmsgDevice ?? KMSG_DEVICE);
+    if (typeof opened === 'number') kmsg = opened;
+    else problems.push(`${opened}; events go to stderr only`);
   }
+  const format = options.format ?? 'json';
+  const started = options.startedAt ?? Date.now();
   const destination = {
     write(line: string): void {
-      options.write(line);
+      options.write(format === 'text' ? formatEventText(line, started) : escapeJsonLine(line));
       if (kmsg === null) return;
       try {
         fs.writeSync(kmsg, kmsgRecord(line));
@@ -63,6 +79,9 @@ export function createApplyLog(options: ApplyLogOptions): ApplyLog {
   return {
     log,
     problems,
+    get toKmsg() {
+      return kmsg !== null;
+    },
     close() {
       if (kmsg !== null) closeQuietly(kmsg);
       kmsg = null;
@@ -70,7 +89,21 @@ export function createApplyLog(options: ApplyLogOptions): ApplyLog {
   };
 }
 
-/** `<prio>pci-reset-agent: {json}`, within one kmsg record. */
+/**
+ * JSON escapes U+0000–U+001F, but DEL and the C1 controls (U+0080–U+009F: U+009B is CSI to a terminal
+ * that takes 8-bit controls) pass through JSON.stringify raw, as do the Unicode line separators: escape
+ * them too, so no name read from a device tree reaches a console or the kernel log as a control.
+ */
+export function escapeJsonLine(line: string): string {
+  return line.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * `<prio>pci-reset-agent: {json}\n`, within one kmsg record. devkmsg_write() (kernel/printk/printk.c)
+ * takes the leading `<N>` of the write as the record's level and keeps the rest, newlines included, as
+ * one record's text: escaped JSON holds no newline and no control byte, so nothing after the prefix can
+ * read as another line or another priority.
+ */
 export function kmsgRecord(line: string): string {
   const text = line.endsWith('\n') ? line.slice(0, -1) : line;
   let level = 'info';
@@ -89,9 +122,10 @@ export function kmsgRecord(line: string): string {
       }
     }
   } catch {
-    body = text.slice(0, KMSG_MAX - KMSG_PREFIX.length - 8);
+    // Not JSON (never from pino): keep it as a JSON string, so it is escaped like the rest.
+    body = JSON.stringify(text.slice(0, KMSG_MAX - KMSG_PREFIX.length - 8 >> 2));
   }
-  return `<${PRIORITY[level] ?? 6}>${KMSG_PREFIX}${body}\n`;
+  return `<${PRIORITY[level] ?? 6}>${KMSG_PREFIX}${escapeJsonLine(body)}\n`;
 }
 
 function closeQuietly(fd: number): void {

@@ -1,23 +1,26 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { PciAccess } from '../access/access.js';
+import type { Root } from '../access/root.js';
 import { SysfsAccess } from '../access/sysfs.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { CliError } from '../cli/fail.js';
 import { gatherPlanInputs, type PlanOptions } from '../cli/commands/plan-inputs.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
+import type { PlanStep } from '../plan/plan.js';
 import { loadSimulator } from '../simulator/load.js';
 import { simulatedVfio } from '../simulator/sim-vfio.js';
 import type { PciSimulator } from '../simulator/simulator.js';
 import { RealClock, VirtualClock, type Clock } from '../time/clock.js';
 import type { ApplyReport, ApplySummary } from './apply-report.js';
-import { Deadline } from './deadline.js';
+import { Deadline, runOrigin } from './deadline.js';
 import { ExecTopology } from './exec-topology.js';
 import { executePlan } from './execute.js';
+import { KernelWriter } from './kernel-writer/kernel-writer.js';
 import { guardPlan } from './live-guard.js';
 import { acquireLock, LockHeld, RUN_DIR, runDir, type LockHandle } from './lock.js';
-import { createApplyLog } from './log.js';
+import { createApplyLog, type LogFormat } from './log.js';
 import type { VfioBackend } from './methods/vfio-backend.js';
 import { renderReport } from './render-report.js';
 
@@ -49,6 +52,26 @@ export interface ApplyOptions extends PlanOptions {
    * functions, fault rules). What the reliability bench uses to time a run where nothing comes back.
    */
   simulatorHook?: (sim: PciSimulator) => void;
+  /** How events are written to stderr: `text` on a terminal, `json` otherwise (the CLI decides). */
+  logFormat?: LogFormat;
+  /** Least level of event written (pino's: debug, info, warn, error, silent). Default info. */
+  logLevel?: string;
+  /**
+   * Copy events to ROOT/dev/kmsg even without capture-kernel evidence. Without it a live run (refused or
+   * --allow-live) writes nothing to the kernel log.
+   */
+  logKmsg?: boolean;
+  /** Not a command-line option: the device numbers ROOT/dev/kmsg must have (tests use a harmless one). */
+  kmsgDevice?: { major: number; minor: number };
+}
+
+/**
+ * Whether events go to the kernel log: only with capture-kernel evidence (the evidence itself, not
+ * --assume-capture-kernel, and never in a simulation), or with --log-kmsg. A refused `apply` on a live
+ * machine writes nothing there, as exit status 5 promises.
+ */
+export function wantsKernelLog(o: { simulate: boolean; captureKernel: boolean; logKmsg: boolean }): boolean {
+  return !o.simulate && (o.captureKernel || o.logKmsg);
 }
 
 export interface ApplyIo {
@@ -67,9 +90,22 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   });
 
   const clock: Clock = opts.simulate && opts.virtualTime ? new VirtualClock() : new RealClock();
-  const t0 = clock.now();
-  const startedAt = new Date().toISOString();
-  const inputs = await gatherPlanInputs(opts);
+  // The deadline bounds the whole process: scan, IOMMU evidence, planning and locking count against it,
+  // not only the resets. In real time the run starts when the process did (bin.ts marks it).
+  const t0 = clock.virtual ? clock.now() : (runOrigin() ?? clock.now());
+  const startedAt = new Date(Date.now() - (clock.now() - t0)).toISOString();
+  // The helper process for kernel writes (kernel-writer/): in a capture kernel started first thing, so
+  // its start-up (tens of ms; far more on a loaded single CPU) overlaps the scan instead of delaying the
+  // first reset. Elsewhere on first use. A run that fails before the try below kills it here.
+  const writer = opts.simulate ? null : new KernelWriter();
+  if (writer && fs.existsSync(path.join(opts.root, 'proc/vmcore'))) writer.start();
+  let inputs: Awaited<ReturnType<typeof gatherPlanInputs>>;
+  try {
+    inputs = await gatherPlanInputs(opts, { tolerateListing: true });
+  } catch (err) {
+    writer?.close();
+    throw err;
+  }
   const { root, scan } = inputs;
   for (const f of force) {
     if (!scan.devices.some((d) => d.bdf === f)) throw new CliError(`--force ${f}: no such function under ${opts.root}`, EXIT.USAGE);
@@ -77,10 +113,20 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   const captureKernel = inputs.iommu.captureKernel || (opts.simulate === true && opts.assumeCaptureKernel === true);
   const plan = buildPlan({ scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy });
 
-  const kmsgPath = !opts.simulate && root.exists('dev/kmsg') ? root.resolve('dev/kmsg') : null;
-  const logs = createApplyLog({ kmsgPath, write: io.err });
+  // The kernel log is the capture kernel's console and dmesg: written only there (or when asked), never by
+  // a run that is refused on a live machine. Its last component is not followed (see kmsg-device.ts).
+  const kmsgPath = wantsKernelLog({ simulate: opts.simulate === true, captureKernel: inputs.iommu.captureKernel, logKmsg: opts.logKmsg === true }) ? kernelLogPath(root) : null;
+  const logs = createApplyLog({ kmsgPath, write: io.err, format: opts.logFormat, level: opts.logLevel, kmsgDevice: opts.kmsgDevice, startedAt: Date.parse(startedAt) });
   const { log } = logs;
   const problems: string[] = [...inputs.problems, ...plan.notes];
+  if (inputs.listingProblem !== null) {
+    log.error({ event: 'apply.no_listing', error: inputs.listingProblem }, `cannot list PCI functions: ${inputs.listingProblem}`);
+  }
+  /** A message that must reach the user: through the log, or plainly when the log level hides errors. */
+  const tell = (event: object, message: string): void => {
+    log.error(event, message);
+    if (!log.isLevelEnabled('error')) io.err(`pci-reset-agent: ${message}\n`);
+  };
   let lock: LockHandle | null = null;
   try {
     log.info(
@@ -89,8 +135,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     );
     const guard = guardPlan(plan, scan, { captureKernel, allowLive: opts.allowLive === true, force });
     if (guard.kind === 'refuse') {
-      log.error({ event: 'apply.refused', reason: 'live-system' }, guard.message);
-      io.err(`pci-reset-agent: ${guard.message}\n`);
+      tell({ event: 'apply.refused', reason: 'live-system' }, guard.message);
       return EXIT.APPLY_REFUSED_LIVE;
     }
     problems.push(...guard.notes);
@@ -100,8 +145,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
         lock = acquireLock(root);
       } catch (err) {
         if (err instanceof LockHeld) {
-          log.error({ event: 'apply.locked', pid: err.pid, lock: err.path }, err.message);
-          io.err(`pci-reset-agent: ${err.message}\n`);
+          tell({ event: 'apply.locked', pid: err.pid, lock: err.path }, err.message);
           return EXIT.APPLY_LOCKED;
         }
         throw new CliError(`cannot take the lock under ${path.join(opts.root, RUN_DIR)}: ${(err as Error).message}`);
@@ -120,7 +164,13 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       access = sim;
       vfio = async () => simulatedVfio(sim);
     } else {
-      access = new SysfsAccess(root);
+      const sysfs = new SysfsAccess(root);
+      // Every write to `reset` and `reset_subordinate` goes through the helper process, so that one
+      // the kernel holds (up to 60 s for a dead function) cannot keep the agent alive past its report.
+      sysfs.kernelWriter = writer;
+      // Started now (if not already) when the plan will need it: its start-up overlaps the first saves.
+      if (plan.steps.some(usesKernelWrites)) writer!.start();
+      access = sysfs;
       let backend: Promise<VfioBackend> | null = null;
       vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root)));
     }
@@ -133,7 +183,13 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       readyTimeoutMs: opts.readyTimeout,
       vfio,
     }, { skip: guard.skip, stopDma: captureKernel });
-    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them (a thread asleep in the kernel can still hold the process until its write returns)`);
+    // Writes still in the kernel: the helper is killed, the kernel finishes them on its own. Their steps
+    // are reported failed or abandoned (never ok), and each write is named.
+    const inFlight = writer?.close() ?? [];
+    if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them`);
+    for (const w of inFlight) {
+      problems.push(`${w.path}: the write of ${JSON.stringify(w.value)} was still in the kernel after ${w.forMs} ms when the run ended: let go with its helper process, outcome unknown (the kernel may still finish the reset)`);
+    }
 
     const summary = summarise(result.steps);
     const report: ApplyReport = {
@@ -157,8 +213,15 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       busMasterLeftOn: result.busMasterLeftOn,
       excluded: plan.excluded,
       problems,
+      stillInKernel: inFlight,
     };
     report.exitStatus = exitStatus(report);
+    // Nothing could be planned without the listing: the run did not do its job, whatever else went well.
+    if (inputs.listingProblem !== null) {
+      report.problems.unshift(inputs.listingProblem);
+      if (report.exitStatus === EXIT.OK) report.exitStatus = EXIT.FAILED;
+    }
+    report.problems.push(...logs.problems);
     if (!opts.simulate) {
       try {
         const file = writeReport(runDir(root), report);
@@ -170,7 +233,6 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
         if (report.exitStatus === EXIT.OK) report.exitStatus = EXIT.FAILED;
       }
     }
-    report.problems.push(...logs.problems);
     log[report.exitStatus === EXIT.OK ? 'info' : 'warn'](
       { event: 'apply.end', status: report.exitStatus, durationMs: report.durationMs, ...summary, deadlineReached: report.deadlineReached },
       `apply done: ${summary.ok} ok, ${summary.failed} failed, ${summary.abandoned} abandoned, ${summary.skipped} skipped`,
@@ -178,9 +240,26 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     io.out(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderReport(report));
     return report.exitStatus;
   } finally {
+    writer?.close();
     lock?.release();
     logs.close();
   }
+}
+
+/** ROOT/dev/kmsg with `dev` resolved inside the root and the last component not followed; null when absent. */
+function kernelLogPath(root: Root): string | null {
+  let host: string;
+  try {
+    host = root.resolve('dev/kmsg', false);
+  } catch {
+    return null;
+  }
+  return fs.lstatSync(host, { throwIfNoEntry: false }) === undefined ? null : host;
+}
+
+/** A step whose method, or one of its fallbacks, writes a sysfs file the kernel resets through. */
+function usesKernelWrites(step: PlanStep): boolean {
+  return [step.method, ...(step.fallbacks ?? [])].some((m) => m === 'bus' || m.startsWith('kernel'));
 }
 
 function summarise(steps: ApplyReport['steps']): ApplySummary {

@@ -157,3 +157,23 @@ describe('the bus method checks hot-plug itself (issue 12 item 7)', () => {
     }
   });
 });
+
+describe("what the kernel's own restore must bring back (issue 12 item 1)", () => {
+  const t = (): MockTree => new MockTree().add(rootPort('0000:00:01.0', 1, 1)).add({ bdf: '0000:01:00.0', parent: '0000:00:01.0', vendor: 0x1234, device: 1, classCode: 0x020000, pcie: { type: 'endpoint', flr: true }, pm: {}, msi: true, command: 0x0006, patchConfig: programme });
+
+  it('a header register that reads back different after `kernel` fails the step', async () => {
+    const r = rig(t());
+    r.sim.faults.add({ op: 'readConfigAt', bdf: '0000:01:00.0', offset: 0x10, after: 1, times: 1, action: { kind: 'value', value: 0 } });
+    const res = await r.run([step({ method: 'kernel', target: '0000:01:00.0' })]);
+    expect(res.steps[0]!.status).toBe('failed');
+    expect(res.steps[0]!.error).toMatch(/the kernel's restore did not stick: 0000:01:00.0 BAR0@0x10 reads 0x0/);
+  });
+
+  it('MSI control restored from the capture kernel\'s own state (no driver: MSI off) is only a note', async () => {
+    const r = rig(t());
+    r.sim.faults.add({ op: 'readConfigAt', bdf: '0000:01:00.0', offset: 0x52, after: 1, times: 1, action: { kind: 'value', value: 0x0180 } });
+    const res = await r.run([step({ method: 'kernel', target: '0000:01:00.0' })]);
+    expect(res.steps[0]!.status).toBe('ok');
+    expect(res.steps[0]!.notes.join('\n')).toMatch(/MSICtl@0x52 reads 0x180 .*the kernel restores it from its own state/);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApplyReport } from '../../src/apply/apply-report.js';
+import { runOrigin, setRunOrigin } from '../../src/apply/deadline.js';
 import { exitStatus, runApply } from '../../src/apply/run-apply.js';
 import { serverTree } from '../../src/mock/examples/server.js';
 import { tmpDir } from '../helpers/tmp-root.js';
@@ -200,5 +201,38 @@ describe('a reset is never stranded by the deadline', () => {
     expect(notes).toMatch(/nothing was reset: deadline reached during pending-transactions \(the deadline came before the reset was issued\); Command of 0000:00:1e.0 had been set to 0x0400/);
     expect(notes).not.toMatch(/power-on/);
     expect(r.sim.resetLog).toEqual([]);
+  });
+});
+
+/**
+ * Regression: the deadline started when execution did, after the scan, the IOMMU evidence, planning and
+ * locking, so a slow start ran past it unbounded. It now counts from the process's start (bin.ts sets the
+ * origin; here the vitest worker's start, long enough ago).
+ */
+describe('the deadline counts from the process start', () => {
+  it('a run whose process started longer ago than the deadline starts no step, and still reports', async () => {
+    const dir = smallTree().write(tmpDir());
+    const deadline = 1000;
+    while (performance.now() < deadline + 50) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    setRunOrigin(0);
+    let out = '';
+    try {
+      const code = await runApply(
+        { root: dir, quirks: [], only: [], exclude: [], waveSize: '32', json: true, registers: false, deadline, readyTimeout: 10000, force: [], simulate: true, assumeCaptureKernel: true },
+        { out: (s) => (out += s), err: () => {} },
+      );
+      const report = JSON.parse(out) as ApplyReport;
+      expect(code).toBe(EXIT.APPLY_DEADLINE);
+      expect(report.deadlineReached).toBe(true);
+      expect(report.steps.length).toBeGreaterThan(0);
+      for (const s of report.steps) expect(s.status).toBe('abandoned');
+      expect(report.durationMs).toBeGreaterThan(deadline);
+    } finally {
+      setRunOrigin(null);
+    }
+  });
+
+  it('without an origin (a library call) the run begins with runApply()', () => {
+    expect(runOrigin()).toBeNull();
   });
 });

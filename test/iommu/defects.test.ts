@@ -310,3 +310,14 @@ describe('defect 8: ARM', () => {
     expect(r.evidence).toContainEqual({ source: 'devicetree', fact: '/chosen/linux,elfcorehdr 0xbfe00000+0x10000: booted by kexec as a crash kernel (arm64 passes it in the device tree)' });
   });
 });
+
+describe('defect 3: the command-line comparison on a real capture kernel', () => {
+  it('6.1 capture kernel of the QEMU e2e: "Command line:" (with its double spaces) equals /proc/cmdline', async () => {
+    const { sameCmdline } = await import('../../src/iommu/claims.js');
+    // Both strings as the e2e guest reported them (dmesg.txt and /proc/cmdline of the capture kernel).
+    const logged = ' console=ttyS0 intel_iommu=on iomem=relaxed no_timer_check irqpoll nr_cpus=1 reset_devices cgroup_disable=memory mce=off numa=off udev.children-max=2 panic=10 acpi_no_memhotplug transparent_hugepage=never nokaslr hest_disable cma=0 pcie_ports=compat  acpi_rsdp=0xf59c0 elfcorehdr=1490292K';
+    const proc = ' console=ttyS0 intel_iommu=on iomem=relaxed no_timer_check irqpoll nr_cpus=1 reset_devices cgroup_disable=memory mce=off numa=off udev.children-max=2 panic=10 acpi_no_memhotplug transparent_hugepage=never nokaslr hest_disable cma=0 pcie_ports=compat  acpi_rsdp=0xf59c0 elfcorehdr=1490292K\n';
+    expect(sameCmdline(logged, proc)).toBe(true);
+    expect(sameCmdline(logged, proc.replace('1490292K', '1490296K'))).toBe(false);
+  });
+});

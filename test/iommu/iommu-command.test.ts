@@ -1,4 +1,6 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { cleanupRoots, dmesg, writeScenario, VTD_GSTS } from './mock-roots.js';
 import { qemuQ35Dmar } from './acpi-bytes.js';
@@ -61,5 +63,27 @@ describe('pci-reset-agent iommu', () => {
     const r = await run(['iommu', '--root', '/nonexistent-root-for-test']);
     expect(r.code).toBe(1);
     expect(r.err).toBe('pci-reset-agent: --root /nonexistent-root-for-test: does not exist\n');
+  });
+});
+
+/** Regression: `iommu` failed outright without sys/bus/pci/devices, though the verdict needs no PCI listing. */
+describe('iommu without a PCI listing', () => {
+  it('gives its verdict, the listing named among the problems', async () => {
+    const { dir } = scenario();
+    fs.rmSync(path.join(dir, 'sys/bus/pci/devices'), { recursive: true, force: true });
+    const r = await run(['iommu', '--root', dir, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as { case: string; problems: string[] };
+    expect(report.case).toBe('4');
+    expect(report.problems).toContainEqual(expect.stringMatching(/sys\/bus\/pci\/devices: cannot list PCI functions: no such file or directory \(ENOENT\): no PCI function was read; the verdict stands/));
+  });
+
+  it('a link loop at sys/bus: the same', async () => {
+    const { dir } = scenario();
+    fs.rmSync(path.join(dir, 'sys/bus'), { recursive: true, force: true });
+    fs.symlinkSync('bus', path.join(dir, 'sys/bus'));
+    const r = await run(['iommu', '--root', dir]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('case 4: on in both kernels');
   });
 });

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { toLogLines, unescapeKmsg } from '../../src/iommu/kmsg/log-lines.js';
 import { parseLog } from '../../src/iommu/kmsg/parse-log.js';
-import { readRecords } from '../../src/iommu/kmsg/read-kmsg.js';
+import { kernelFacilityOnly, readRecords } from '../../src/iommu/kmsg/read-kmsg.js';
+import { qemuQ35Dmar } from './acpi-bytes.js';
+import { assessScenario, cleanupRoots, q35Functions, type Scenario } from './mock-roots.js';
 
 const parse = (text: string, firstSeq: number | null = null) => parseLog(toLogLines(text), 'kmsg', firstSeq);
 const one = (line: string) => parse(line).faults[0];
@@ -286,6 +288,54 @@ describe('reading /dev/kmsg records', () => {
       return b.length;
     }, () => (t += 10));
     expect(r.problems[0]).toMatch(/stopped after \d+ records/);
+  });
+});
+
+/**
+ * Regression: a record any process can write to /dev/kmsg (facility user, PRI 14) claiming "Copied
+ * translation tables … dmar0" made the verdict case 4. Only facility 0 (the kernel) is evidence.
+ */
+describe('userspace records in the kernel log', () => {
+  const records = (pri: (line: string) => number, lines: string[]): string =>
+    `${lines.map((l, i) => `${pri(l)},${i},${i * 1000},-;${l}`).join('\n')}\n`;
+  const capture = [
+    'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2',
+    'Command line: console=ttyS0 reset_devices irqpoll nr_cpus=1 intel_iommu=on elfcorehdr=1654132K',
+    'DMAR: IOMMU enabled',
+    'DMAR: DRHD base: 0x000000fed90000 flags: 0x1',
+    'DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap d2008c22260286 ecap f00f4a',
+    'DMAR: Translation already enabled - trying to copy translation structures',
+    'DMAR: Copied translation tables from previous kernel for dmar0',
+    'DMAR: Intel(R) Virtualization Technology for Directed I/O',
+  ];
+  const scenario = (kmsg: string): Scenario => ({
+    capture: true,
+    cmdline: 'reset_devices irqpoll nr_cpus=1 intel_iommu=on',
+    tables: { DMAR: qemuQ35Dmar() },
+    sysfs: [{ name: 'dmar0', vendor: 'intel', address: 'fed90000', devices: q35Functions().map((f) => f.bdf) }],
+    kmsg,
+  });
+  afterAll(cleanupRoots);
+
+  it('drops records with a facility (PRI ≥ 8) and their dictionary lines, and says so', () => {
+    const text = ['6,0,0,-;Linux version 6.1', '14,1,5,-;DMAR: Copied translation tables from previous kernel for dmar0', ' SUBSYSTEM=pci', '<14>[    1.0] DMAR: forged', '<6>[    1.1] DMAR: IOMMU enabled', '3,2,9,-;kept'].join('\n');
+    const r = kernelFacilityOnly({ text, source: 'dev/kmsg', firstSeq: 0, problems: [] });
+    expect(r.text).toBe(['6,0,0,-;Linux version 6.1', '<6>[    1.1] DMAR: IOMMU enabled', '3,2,9,-;kept'].join('\n'));
+    expect(r.firstSeq).toBe(0);
+    expect(r.problems).toEqual([expect.stringMatching(/^dev\/kmsg: 2 record\(s\) written by userspace .* ignored: only the kernel's own messages count as evidence$/)]);
+    const clean = { text: '6,0,0,-;x', source: 'dev/kmsg', firstSeq: 0, problems: [] };
+    expect(kernelFacilityOnly(clean)).toBe(clean);
+  });
+
+  it('the copy message from the kernel gives case 4; the same message written by userspace does not', async () => {
+    const kernel = await assessScenario(scenario(records(() => 6, capture)), { readRegisters: false });
+    expect(kernel.units[0]!.tablesCopied).toBe(true);
+    expect(kernel.evidence).toContainEqual(expect.objectContaining({ fact: expect.stringMatching(/Copied translation tables/) }));
+    const forged = await assessScenario(scenario(records((l) => (l.includes('Copied') || l.includes('Translation already') ? 14 : 6), capture)), { readRegisters: false });
+    expect(forged.case).not.toBe('4');
+    expect(forged.units[0]!.tablesCopied).not.toBe(true);
+    expect(forged.evidence).not.toContainEqual(expect.objectContaining({ fact: expect.stringMatching(/Copied translation tables/) }));
+    expect(forged.problems).toContainEqual(expect.stringMatching(/2 record\(s\) written by userspace/));
   });
 });
 

@@ -1,7 +1,7 @@
 import type { PciAccess } from '../../access/access.js';
 import * as R from '../../config/registers.js';
 import type { RestoreMismatch } from '../apply-report.js';
-import type { SavedRegister, SavedState } from './saved-state.js';
+import type { RestoreGroup, SavedRegister, SavedState } from './saved-state.js';
 
 export interface RestoreOptions {
   /**
@@ -112,9 +112,12 @@ function clearAerStatus(
   }
 }
 
+/** A mismatch with the restore group of its register (not part of the report: strip `group` there). */
+export type GroupedMismatch = RestoreMismatch & { group: RestoreGroup };
+
 /** Read every saved register back; a difference in the bits that must stick is a mismatch. */
-export function verifyState(access: PciAccess, state: SavedState, opts: RestoreOptions): { mismatches: RestoreMismatch[]; errors: string[] } {
-  const mismatches: RestoreMismatch[] = [];
+export function verifyState(access: PciAccess, state: SavedState, opts: RestoreOptions): { mismatches: GroupedMismatch[]; errors: string[] } {
+  const mismatches: GroupedMismatch[] = [];
   const errors: string[] = [];
   for (const r of state.registers) {
     let mask = r.compare;
@@ -128,7 +131,7 @@ export function verifyState(access: PciAccess, state: SavedState, opts: RestoreO
       continue;
     }
     if (((actual ^ r.value) & mask) !== 0) {
-      mismatches.push({ bdf: state.bdf, register: r.name, expected: r.value >>> 0, actual: actual >>> 0, mask: mask >>> 0 });
+      mismatches.push({ bdf: state.bdf, register: r.name, expected: r.value >>> 0, actual: actual >>> 0, mask: mask >>> 0, group: r.group });
     }
   }
   return { mismatches, errors };

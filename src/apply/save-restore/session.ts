@@ -2,7 +2,12 @@ import type { PciAccess } from '../../access/access.js';
 import type { RegisterLayout } from '../../config/register-layout.js';
 import type { RestoreMismatch } from '../apply-report.js';
 import { MethodError } from '../method-error.js';
-import { restoreState, verifyState, type RestoreResult } from './restore.js';
+import { restoreState, verifyState, type GroupedMismatch, type RestoreResult } from './restore.js';
+
+function stripGroup(m: GroupedMismatch): RestoreMismatch {
+  const { group: _group, ...rest } = m;
+  return rest;
+}
 import { saveState } from './save.js';
 import type { SavedState } from './saved-state.js';
 
@@ -73,7 +78,7 @@ export class SaveSession {
     const s = this.saved.get(bdf);
     if (!s) return { mismatches: [], errors: [] };
     const r = verifyState(this.access, s, { keepBusMasterOff: true });
-    return { mismatches: r.mismatches, errors: r.errors.map((e) => `${bdf} ${e}`) };
+    return { mismatches: r.mismatches.map(stripGroup), errors: r.errors.map((e) => `${bdf} ${e}`) };
   }
 
   /**
@@ -81,13 +86,13 @@ export class SaveSession {
    * every function the kernel restored for us (a difference is reported as a note: a bound driver's
    * reset_done() may legitimately change registers after the kernel's restore).
    */
-  verify(): { mismatches: RestoreMismatch[]; kernelDifferences: RestoreMismatch[]; errors: string[] } {
+  verify(): { mismatches: RestoreMismatch[]; kernelDifferences: GroupedMismatch[]; errors: string[] } {
     const mismatches: RestoreMismatch[] = [];
-    const kernelDifferences: RestoreMismatch[] = [];
+    const kernelDifferences: GroupedMismatch[] = [];
     const errors: string[] = [];
     const check = (s: SavedState, into: RestoreMismatch[]): void => {
       const r = verifyState(this.access, s, { keepBusMasterOff: this.busMasterKeptOff });
-      into.push(...r.mismatches);
+      into.push(...r.mismatches.map((m) => (into === mismatches ? stripGroup(m) : m)));
       errors.push(...r.errors.map((e) => `${s.bdf} ${e}`));
     };
     for (const b of this.restoredSet) check(this.saved.get(b)!, mismatches);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEADLINE_MS, DEFAULT_READY_TIMEOUT_MS, runApply, type ApplyOptions } from '../../apply/run-apply.js';
+import type { LogFormat } from '../../apply/log.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { addPlanOptions } from './plan-inputs.js';
@@ -11,6 +12,18 @@ function milliseconds(name: string): (v: string) => number {
     if (!/^\d+$/.test(v) || parseInt(v, 10) <= 0) throw new CliError(`${name} ${v}: a positive number of milliseconds`, EXIT.USAGE);
     return parseInt(v, 10);
   };
+}
+
+function logFormat(v: string): LogFormat {
+  if (v !== 'text' && v !== 'json') throw new CliError(`--log-format ${v}: text or json`, EXIT.USAGE);
+  return v;
+}
+
+const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
+
+function logLevel(v: string): string {
+  if (!LEVELS.includes(v)) throw new CliError(`--log-level ${v}: one of ${LEVELS.join(', ')}`, EXIT.USAGE);
+  return v;
 }
 
 export function registerApply(program: Command): void {
@@ -26,7 +39,16 @@ export function registerApply(program: Command): void {
     .option('--simulate', "rehearse against a simulator loaded from the root's tree: nothing is written anywhere")
     .option('--virtual-time', 'with --simulate: do not wait in real time (durations are still what a real run would take)')
     .option('--assume-capture-kernel', 'with --simulate: rehearse a kdump run on a tree without capture-kernel evidence')
-    .action(async (opts: ApplyOptions) => {
-      process.exitCode = await runApply(opts, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+    .option('--log-format <format>', 'events on stderr as text or json (default: text on a terminal, json otherwise)', logFormat)
+    .option('--log-level <level>', 'least level of event shown: debug, info, warn, error or silent (default info)', logLevel)
+    .option('--quiet', 'show only errors (the same as --log-level error)')
+    .option('--log-kmsg', 'copy events to the kernel log (ROOT/dev/kmsg) even without capture-kernel evidence')
+    .action(async (opts: ApplyOptions & { quiet?: boolean }) => {
+      const run: ApplyOptions = {
+        ...opts,
+        logFormat: opts.logFormat ?? (process.stderr.isTTY ? 'text' : 'json'),
+        logLevel: opts.logLevel ?? (opts.quiet ? 'error' : 'info'),
+      };
+      process.exitCode = await runApply(run, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { scan } from '../../scan/scan.js';
+import { scanWithoutListing } from '../../scan/scan-without-listing.js';
 import { assessIommu } from '../../iommu/assess.js';
 import { renderIommuReport } from '../../iommu/render-report.js';
 import { openRoot } from '../open-root.js';
@@ -15,8 +15,11 @@ export function registerIommu(program: Command): void {
     .option('--no-registers', 'do not read IOMMU registers through /dev/mem')
     .action(async (opts: { root: string; json?: boolean; kmsg?: string; oldLog?: string; registers: boolean }) => {
       const { root, access } = openRoot(opts.root);
-      const result = scan(access, opts.root);
+      // The verdict needs no PCI listing (ACPI tables, the kernel log, registers): without one it is
+      // still given, the listing's absence named among the report's problems.
+      const { result, listingProblem } = scanWithoutListing(access, opts.root);
       const report = await assessIommu(root, result, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
+      if (listingProblem !== null) report.problems.push(`${listingProblem}; the verdict stands, but no function could be matched to an IOMMU unit`);
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderIommuReport(report));
     });
 }

@@ -8,6 +8,7 @@ import { kernelFlagsFor } from '../../quirks/kernel-flags.js';
 import { loadQuirks } from '../../quirks/load.js';
 import type { QuirkTable } from '../../quirks/quirk-types.js';
 import { scan } from '../../scan/scan.js';
+import { scanWithoutListing } from '../../scan/scan-without-listing.js';
 import type { ScanResult } from '../../scan/scan-result.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
@@ -51,10 +52,12 @@ export interface PlanInputs {
   policy: Policy;
   /** Quirk loading problems (kdump fallback); already written to stderr. */
   problems: string[];
+  /** With `tolerateListing`: why the PCI listing could not be read (the scan is then empty); else null. */
+  listingProblem: string | null;
 }
 
 /** Everything the planner needs, read from the root; reads only, never writes. */
-export async function gatherPlanInputs(opts: PlanOptions): Promise<PlanInputs> {
+export async function gatherPlanInputs(opts: PlanOptions, how: { tolerateListing?: boolean } = {}): Promise<PlanInputs> {
   const waveSize = Number(opts.waveSize);
   if (!Number.isInteger(waveSize) || waveSize < 1) throw new CliError(`--wave-size ${opts.waveSize}: expected a whole number of at least 1`, EXIT.USAGE);
   const policy: Policy = { only: opts.only, exclude: opts.exclude, all: opts.all === true, waveSize };
@@ -70,7 +73,11 @@ export async function gatherPlanInputs(opts: PlanOptions): Promise<PlanInputs> {
   const kdump = root.exists('proc/vmcore');
   const { table, problems } = loadQuirks(root, { files: opts.quirks, kdump });
   for (const p of problems) process.stderr.write(`pci-reset-agent: WARNING: ${p}\n`);
-  const scanResult = scan(access, opts.root, { flagsFor: kernelFlagsFor(table) });
+  // `apply` goes on without the listing (it must leave a report whatever it met); `plan` fails on it.
+  const scanned = how.tolerateListing
+    ? scanWithoutListing(access, opts.root, { flagsFor: kernelFlagsFor(table) })
+    : { result: scan(access, opts.root, { flagsFor: kernelFlagsFor(table) }), listingProblem: null };
+  const scanResult = scanned.result;
   const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers });
-  return { root, scan: scanResult, iommu, quirks: table, policy, problems };
+  return { root, scan: scanResult, iommu, quirks: table, policy, problems, listingProblem: scanned.listingProblem };
 }

@@ -29,6 +29,47 @@ type ReadFn = (fd: number, buf: Buffer, offset: number, length: number, position
  * mock root) is read whole.
  */
 export function readKmsg(root: Root, file?: string): KmsgText | null {
+  const read = readKmsgText(root, file);
+  return read === null ? null : kernelFacilityOnly(read);
+}
+
+/**
+ * Only the kernel's own messages are evidence. Any process that can write /dev/kmsg adds records of its
+ * choosing; devkmsg_write() (kernel/printk/printk.c) gives them the user facility unless the writer sets
+ * one (`<14>` is user.info, what a plain write gets), while printk() records carry facility 0
+ * (LOG_KERN). A record whose PRI has a facility (PRI ≥ 8), in kmsg format (`PRI,SEQ,…;`) or `dmesg -r`
+ * format (`<PRI>[…]`), is dropped with its dictionary lines, and the count is said among the problems.
+ */
+export function kernelFacilityOnly(read: KmsgText): KmsgText {
+  let dropped = 0;
+  let skipping = false;
+  const kept: string[] = [];
+  for (const line of read.text.split('\n')) {
+    const pri = /^(\d+),\d+,\d+,[^;\n]*;/.exec(line)?.[1] ?? /^<(\d+)>\[/.exec(line)?.[1];
+    if (pri !== undefined) {
+      skipping = Number(pri) >= 8;
+      if (skipping) {
+        dropped++;
+        continue;
+      }
+    } else if (skipping && line.startsWith(' ')) {
+      continue;
+    } else {
+      skipping = false;
+    }
+    kept.push(line);
+  }
+  if (dropped === 0) return read;
+  const text = kept.join('\n');
+  return {
+    ...read,
+    text,
+    firstSeq: firstRecordSeq(text),
+    problems: [...read.problems, `${read.source}: ${dropped} record(s) written by userspace (a syslog facility other than kernel, e.g. <14> user.info) ignored: only the kernel's own messages count as evidence`],
+  };
+}
+
+function readKmsgText(root: Root, file?: string): KmsgText | null {
   if (file !== undefined) {
     try {
       const text = fs.readFileSync(file, 'utf8');

@@ -38,13 +38,41 @@ PRA_NODE_OPTIONS="--max-semi-space-size=1"
 
 pra_uptime() { read -r up _ < /proc/uptime 2>/dev/null && echo "$up"; }
 
+# Text made safe for the kernel log and a console: every control character (newline, carriage return,
+# ESC, DEL, ...) becomes "?". devkmsg_write() (kernel/printk/printk.c) reads a leading "<N>" of each
+# write as its priority and keeps the rest, newlines included, as one record that dmesg and the console
+# show as several lines: an agent output line holding "\n<0>KERNEL PANIC" or a terminal escape must
+# reach the log as inert text. printf '%s', never echo: dash's echo turns a "\n" in its argument into
+# a newline.
+# With tr, byte-wise: C0, DEL and the bytes of the C1 range (0x80-0x9f: a lone 0x9b is CSI to a
+# console). Without tr (a minimal image), one character at a time: anything the shell's C locale does not
+# call printable (so every non-ASCII byte too: safe rather than pretty).
+pra_clean() (
+    if command -v tr >/dev/null 2>&1; then
+        printf '%s' "$*" | LC_ALL=C tr '\000-\037\177-\237' '?'
+        exit 0
+    fi
+    pra_rest=$*
+    LC_ALL=C
+    while [ -n "$pra_rest" ]; do
+        pra_tail=${pra_rest#?}
+        pra_char=${pra_rest%"$pra_tail"}
+        case $pra_char in
+            [![:print:]]) printf '?' ;;
+            *) printf '%s' "$pra_char" ;;
+        esac
+        pra_rest=$pra_tail
+    done
+)
+
 # One line into the kernel log (priority 5, notice), which reaches the console and the journal; on
 # stderr only when there is no kernel log to write to.
 pra_log() {
-    if [ -w "$PRA_KMSG" ] && echo "<5>pci-reset-agent: $*" > "$PRA_KMSG" 2>/dev/null; then
+    pra_line=$(pra_clean "$*")
+    if [ -w "$PRA_KMSG" ] && printf '<5>pci-reset-agent: %s\n' "$pra_line" >> "$PRA_KMSG" 2>/dev/null; then
         return 0
     fi
-    echo "pci-reset-agent: $*" >&2
+    printf 'pci-reset-agent: %s\n' "$pra_line" >&2
     return 0
 }
 
@@ -96,9 +124,10 @@ pra_timeout() {
 }
 
 pra_exec_agent() {
-    # Writes to a function's sysfs `reset` block in the kernel for the whole reset; the agent runs them on
-    # libuv's thread pool so independent resets overlap. Its default of 4 threads would serialise a
-    # machine with dozens of devices; the pool size must be set before node starts.
+    # Writes to a function's sysfs `reset` block in the kernel for the whole reset; the agent's helper
+    # process (which inherits this environment) makes them on libuv's thread pool so independent resets
+    # overlap. Its default of 4 threads would serialise a machine with dozens of devices; the pool size
+    # must be set before node starts.
     # shellcheck disable=SC2086 # PRA_NODE_OPTIONS is a list of options by design
     UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-32} pra_timeout "$PRA_NODE" $PRA_NODE_OPTIONS "$PRA_LIB/pci-reset-agent.mjs" "$@"
 }
@@ -147,17 +176,20 @@ pra_main() {
     return 0
 }
 
-if [ "${1-}" = mount ]; then
+# Sourced with PRA_SOURCE_ONLY=1 (the tests): define the functions, run nothing.
+if [ "${PRA_SOURCE_ONLY-}" = 1 ]; then
+    :
+elif [ "${1-}" = mount ]; then
     pra_node_up || { echo "pci-reset-agent-kdump: no node found" >&2; exit 1; }
     exit 0
-fi
-if [ "${1-}" = run ]; then
+elif [ "${1-}" = run ]; then
     shift
     pra_node_up || { echo "pci-reset-agent-kdump: no node found" >&2; exit 1; }
     pra_exec_agent "$@"
     rc=$?
     pra_node_down
     exit "$rc"
+else
+    pra_main
+    exit 0
 fi
-pra_main
-exit 0

@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { AccessError } from '../../access/access-error.js';
+import { CHILD_SOURCE } from './child-source.js';
+
+/** Options for the helper's node: the small heap the agent itself runs with (bin.ts, the kdump runner). */
+const CHILD_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=16'];
+
+interface Request {
+  path: string;
+  value: string;
+  /** Clock time (performance.now()) the request was sent. */
+  sentAt: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** A write still inside the helper when the agent stopped waiting for it. */
+export interface WriteInFlight {
+  path: string;
+  value: string;
+  /** How long it had been in the kernel when the agent let it go (ms). */
+  forMs: number;
+}
+
+/**
+ * Writes that can block in the kernel, made by a helper process. A write to a function's `reset` sleeps
+ * in the kernel for the whole reset, up to 60 s for a function that does not answer (pci_dev_wait(),
+ * drivers/pci/pci.c, PCIE_RESET_READY_POLL_MS). Made by the agent itself, on libuv's thread pool, such a
+ * write kept the whole process alive past its report: process.exit() joins the pool's threads, and a
+ * thread asleep in the kernel cannot be joined (nor killed: the sleep is uninterruptible). Made here, the
+ * agent reports and exits on time; the helper is killed as the agent ends and leaves, at the latest, when
+ * the kernel lets the write go.
+ *
+ * One helper per run, started on the first request (or by start(), to overlap its start-up with other
+ * work), answering requests in any order: a node without the agent's code, so it starts in tens of
+ * milliseconds and a few MB beyond node itself (bench/reliability.ts measures both).
+ */
+export class KernelWriter {
+  private child: ChildProcess | null = null;
+  private readonly requests = new Map<number, Request>();
+  private nextId = 1;
+  private closed = false;
+  /** Why the helper is gone, once it is (it exited, or could not start). */
+  private gone: string | null = null;
+
+  /** Start the helper now if it is not running. */
+  start(): void {
+    if (this.child || this.closed) return;
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [...CHILD_NODE_FLAGS, '-e', CHILD_SOURCE], {
+        // No stdout or stderr: a helper still alive after the agent must hold no pipe a caller waits on
+        // for its end of file (the kdump runner's redirections, a shell's $(…)).
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+        serialization: 'json',
+      });
+    } catch (err) {
+      this.gone = `cannot start the helper process: ${(err as Error).message}`;
+      return;
+    }
+    this.child = child;
+    child.on('message', (m: { id?: number; ok?: boolean; code?: string; syscall?: string; message?: string }) => {
+      if (typeof m.id !== 'number') return;
+      const r = this.requests.get(m.id);
+      if (!r) return;
+      this.requests.delete(m.id);
+      this.hold();
+      if (m.ok) r.resolve();
+      else r.reject(new AccessError(m.code ?? 'EIO', r.path, m.syscall === 'open' ? 'cannot open for writing' : `write of ${JSON.stringify(r.value)} refused`));
+    });
+    const lost = (why: string): void => {
+      this.gone ??= why;
+      this.child = null;
+      for (const [id, r] of this.requests) {
+        this.requests.delete(id);
+        r.reject(new AccessError('EIO', r.path, `write of ${JSON.stringify(r.value)}: ${why}; whether the kernel took it is unknown`));
+      }
+    };
+    child.on('error', (err) => lost(`the helper process failed: ${err.message}`));
+    child.on('exit', (code, signal) => lost(`the helper process ended (${signal ?? `status ${code}`})`));
+    // The helper never keeps the agent alive by itself; its channel does only while a write is awaited
+    // (see hold()), and close() ends that.
+    child.unref();
+    this.hold();
+  }
+
+  /** Keep the event loop alive for the channel exactly while a request waits for its answer. */
+  private hold(): void {
+    const channel = this.child?.channel as { ref?: () => void; unref?: () => void } | undefined;
+    if (this.requests.size > 0) channel?.ref?.();
+    else channel?.unref?.();
+  }
+
+  /** Write `value` to the file at host path `path`, in the helper. Rejects with AccessError (errno code). */
+  write(path: string, value: string): Promise<void> {
+    if (this.closed) return Promise.reject(new AccessError('ECANCELED', path, 'the run has ended: no new write to the kernel'));
+    this.start();
+    const child = this.child;
+    if (!child) return Promise.reject(new AccessError('EIO', path, this.gone ?? 'no helper process'));
+    return new Promise<void>((resolve, reject) => {
+      const id = this.nextId++;
+      this.requests.set(id, { path, value, sentAt: performance.now(), resolve, reject });
+      this.hold();
+      child.send({ id, path, value }, (err) => {
+        if (!err) return;
+        this.requests.delete(id);
+        this.hold();
+        reject(new AccessError('EIO', path, `cannot hand the write to the helper process: ${err.message}`));
+      });
+    });
+  }
+
+  /** Writes sent and not answered yet. */
+  inFlight(): WriteInFlight[] {
+    const now = performance.now();
+    return [...this.requests.values()].map((r) => ({ path: r.path, value: r.value, forMs: Math.round(now - r.sentAt) }));
+  }
+
+  /** The helper's process id while it runs (tests, the bench). */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /**
+   * End of the run: kill the helper (SIGKILL: it must start nothing more). A write asleep in the kernel
+   * is not undone: the kernel finishes it and the helper dies after; the agent does not wait. Its promise
+   * is left unsettled on purpose: whoever waits for it (kernel.ts puts reset_method back only once the
+   * reset write has returned) must not take the run's end for the kernel's. Returns the writes that were
+   * still in flight, for the report: never `ok`, their outcome is unknown.
+   */
+  close(): WriteInFlight[] {
+    const left = this.inFlight();
+    this.closed = true;
+    const child = this.child;
+    this.child = null;
+    this.requests.clear();
+    if (child) {
+      child.removeAllListeners('exit');
+      child.removeAllListeners('message');
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+      try {
+        child.disconnect();
+      } catch {
+        // already disconnected
+      }
+    }
+    return left;
+  }
+}

@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ApplyReport } from '../../src/apply/apply-report.js';
+import { tmpDir } from '../helpers/tmp-root.js';
+import { smallTree } from './trees.js';
+
+const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The agent as it runs in a capture kernel: the single-file bundle, its own process. */
+let bundle = '';
+beforeAll(() => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pra-bundle-exit-'));
+  const r = spawnSync(process.execPath, [path.join(PROJECT, 'scripts/build-bundle.mjs'), '--outdir', dir, '--quiet'], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  bundle = path.join(dir, 'pci-reset-agent.mjs');
+  return () => fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every function's `reset` replaced by a FIFO no one reads: a write to it blocks in the kernel. */
+function treeWithBlockingResets(): { dir: string; fifos: string[] } {
+  const dir = smallTree().write(tmpDir('pra-block-'));
+  const fifos: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'reset' && e.isFile()) {
+        fs.rmSync(p);
+        expect(spawnSync('mkfifo', [p]).status).toBe(0);
+        fifos.push(p);
+      }
+    }
+  };
+  walk(path.join(dir, 'sys/devices'));
+  expect(fifos.length).toBeGreaterThan(0);
+  return { dir, fifos };
+}
+
+/**
+ * Regression: with `reset` blocking (a FIFO here; in a capture kernel a write to a dead function's `reset`
+ * sleeps up to 60 s in pci_dev_wait()), the report was written on time but the process stayed alive
+ * until killed: process.exit() waits for libuv's thread pool, where the write was blocked. The writes
+ * are now made by a helper process, and the agent exits on its own.
+ */
+describe('a reset write that never returns', () => {
+  it('the agent still writes its report and exits by itself; the write is reported as still in the kernel, never ok', () => {
+    const { dir } = treeWithBlockingResets();
+    // A hang detector, not a timing assertion: the bound is 20 times the deadline.
+    const r = spawnSync(process.execPath, ['--max-semi-space-size=1', bundle, 'apply', '--root', dir, '--deadline', '3000', '--ready-timeout', '500', '--no-registers', '--json'], {
+      encoding: 'utf8',
+      timeout: 60000,
+      killSignal: 'SIGKILL',
+      env: { ...process.env, NODE_PATH: '' },
+    });
+    expect(r.signal, `killed: the agent did not exit by itself\n${r.stderr.slice(-2000)}`).toBeNull();
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'run/pci-reset-agent/report.json'), 'utf8')) as ApplyReport;
+    expect(r.status).toBe(report.exitStatus);
+    expect(JSON.parse(r.stdout)).toEqual(report);
+    const kernelSteps = report.steps.filter((s) => s.method.startsWith('kernel'));
+    expect(kernelSteps.length).toBeGreaterThan(0);
+    for (const s of kernelSteps) expect(s.status).not.toBe('ok');
+    expect(report.stillInKernel.length).toBeGreaterThan(0);
+    for (const w of report.stillInKernel) expect(w).toMatchObject({ path: expect.stringMatching(/\/reset$/), value: '1' });
+    expect(report.problems).toContainEqual(expect.stringMatching(/reset: the write of "1" was still in the kernel after \d+ ms when the run ended: let go with its helper process, outcome unknown/));
+    expect(fs.existsSync(path.join(dir, 'run/pci-reset-agent/apply.lock'))).toBe(false);
+  });
+});
