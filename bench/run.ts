@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { plotResults } from './plot.js';
 import { benchScan } from './scan.js';
 
 /**
@@ -52,6 +53,8 @@ async function mainBench(): Promise<void> {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/out');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'results.md'), text);
+  // The plots of this run's tables, beside the tables (docs/benchmarks.md shows the ones last committed).
+  for (const f of plotResults(path.join(dir, 'results.md'), dir)) process.stderr.write(`bench: plotted ${path.relative(process.cwd(), f)}\n`);
 }
 
 mainBench().catch((err) => {
