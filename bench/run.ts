@@ -30,12 +30,16 @@ async function optional(title: string, modulePath: string, exportName: string): 
 async function mainBench(): Promise<void> {
   const sections: Section[] = [
     { title: 'scan vs lspci', run: () => benchScan() },
+    await optional('scan guard (bundle and installed launcher)', './scan-guard.js', 'benchScanGuard'),
     await optional('iommu', './iommu.js', 'benchIommu'),
     await optional('plan', './plan.js', 'benchPlan'),
     await optional('apply (simulator, real-time waits)', './apply.js', 'benchApply'),
     await optional('reliability', './reliability.js', 'benchReliability'),
     await optional('hostile inputs', './hostile.js', 'benchHostile'),
     await optional('audit', './audit.js', 'benchAudit'),
+    await optional('overhead beyond the mandated waits (simulated capture)', './overhead.js', 'benchOverhead'),
+    await optional("node's cold start with the agent", './cold-start.js', 'benchColdStart'),
+    await optional('node.squashfs compressors', './squashfs.js', 'benchSquashfs'),
   ];
   const only = process.argv.slice(2);
   const out: string[] = [`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`];
