@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { plotResults } from './plot.js';
 import { benchScan } from './scan.js';
 
 /**
@@ -30,12 +31,16 @@ async function mainBench(): Promise<void> {
   const sections: Section[] = [
     { title: 'scan vs lspci', run: () => benchScan() },
     await optional('scan confinement', './scan-confinement.js', 'benchScanConfinement'),
+    await optional('scan guard (bundle and installed launcher)', './scan-guard.js', 'benchScanGuard'),
     await optional('iommu', './iommu.js', 'benchIommu'),
     await optional('plan', './plan.js', 'benchPlan'),
     await optional('apply (simulator, real-time waits)', './apply.js', 'benchApply'),
     await optional('reliability', './reliability.js', 'benchReliability'),
     await optional('hostile inputs', './hostile.js', 'benchHostile'),
     await optional('audit', './audit.js', 'benchAudit'),
+    await optional('overhead beyond the mandated waits (simulated capture)', './overhead.js', 'benchOverhead'),
+    await optional("node's cold start with the agent", './cold-start.js', 'benchColdStart'),
+    await optional('node.squashfs compressors', './squashfs.js', 'benchSquashfs'),
   ];
   const only = process.argv.slice(2);
   const out: string[] = [`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${new Date().toISOString()}`];
@@ -49,6 +54,8 @@ async function mainBench(): Promise<void> {
   const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/out');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'results.md'), text);
+  // The plots of this run's tables, beside the tables (docs/benchmarks.md shows the ones last committed).
+  for (const f of plotResults(path.join(dir, 'results.md'), dir)) process.stderr.write(`bench: plotted ${path.relative(process.cwd(), f)}\n`);
 }
 
 mainBench().catch((err) => {

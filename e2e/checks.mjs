@@ -388,6 +388,17 @@ export function checkKdump(run, { devmem }) {
     if (applyStart) metrics.runnerStartToApplyStartS = r2(stamp(applyStart) - t0);
     if (stepEnds.length) metrics.runnerStartToLastResetS = r2(stamp(stepEnds[stepEnds.length - 1]) - t0);
     metrics.runnerStartToFinishS = r2(stamp(lines[finished]) - t0);
+    // The window a device keeps its old DMA in, on the capture kernel's own clock (dmesg stamps count from
+    // its start): capture-kernel start (0) → agent start (the runner) → apply.start (node up, plan made)
+    // → first reset issued → last reset done → agent exit (the runner's "finished" line).
+    const firstStart = lines.find((l) => /pci-reset-agent: \{.*"event":"step\.start"/.test(l));
+    metrics.window = {
+      agentStartS: t0,
+      applyStartS: applyStart ? stamp(applyStart) : null,
+      firstResetS: firstStart ? stamp(firstStart) : null,
+      lastResetS: stepEnds.length ? stamp(stepEnds[stepEnds.length - 1]) : null,
+      agentExitS: stamp(lines[finished]),
+    };
   }
   const mem = /MemTotal:\s+(\d+) kB/.exec(run.artifacts['meminfo-init.txt'] ?? '');
   if (mem) metrics.captureMemTotalKb = Number(mem[1]);

@@ -311,6 +311,11 @@ for (const name of scenarios) {
   }
   fs.writeFileSync(path.join(run.dir, 'summary.json'), `${JSON.stringify(summary, null, 1)}\n`);
   process.stdout.write(`# ${name} metrics: ${JSON.stringify(summary)}\n`);
+  if (metrics.window) {
+    const w = metrics.window;
+    const f = (x) => (x === null ? '?' : `${x.toFixed(2)} s`);
+    process.stdout.write(`# ${name} window (capture kernel's dmesg clock): kernel start 0 → agent start ${f(w.agentStartS)} → apply.start ${f(w.applyStartS)} → first reset ${f(w.firstResetS)} → last reset ${f(w.lastResetS)} → agent exit ${f(w.agentExitS)}\n`);
+  }
   results.push(summary);
 }
 fs.writeFileSync(path.join(outRoot, 'summary.json'), `${JSON.stringify(results, null, 1)}\n`);

@@ -12,8 +12,12 @@
 // a "not shipped" error that koffi's own fallback search reports. koffi is only ever loaded lazily (when the
 // IOMMU register read or VFIO runs), so a missing koffi.node never affects scan/plan.
 //
-// Usage: node scripts/build-bundle.mjs [--outdir DIR] [--quiet] [--packages FILE]
+// Usage: node scripts/build-bundle.mjs [--outdir DIR] [--quiet] [--packages FILE] [--sourcemap] [--metafile FILE]
 //   --packages FILE  write the npm packages bundled (name, version, license: the .deb's copyright lists them)
+//   --sourcemap      also write pci-reset-agent.mjs.map (not shipped: for CPU profiles, bench/overhead.ts)
+//   --metafile FILE  esbuild's metafile (which input contributes how many bytes)
+//   --eager-start    without the lazy-start plugin below (for measuring what it saves)
+//   --cjs            a CommonJS pci-reset-agent.cjs instead (bench/cold-start.ts: code cache, startup snapshot)
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +29,10 @@ const args = process.argv.slice(2);
 const outdir = path.resolve(args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : path.join(project, 'dist/bundle'));
 const quiet = args.includes('--quiet');
 const packagesFile = args.includes('--packages') ? path.resolve(args[args.indexOf('--packages') + 1]) : undefined;
-const outfile = path.join(outdir, 'pci-reset-agent.mjs');
+const sourcemap = args.includes('--sourcemap');
+const metafileOut = args.includes('--metafile') ? path.resolve(args[args.indexOf('--metafile') + 1]) : null;
+const cjs = args.includes('--cjs');
+const outfile = path.join(outdir, cjs ? 'pci-reset-agent.cjs' : 'pci-reset-agent.mjs');
 const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8'));
 
 const koffiNative = {
@@ -54,6 +61,38 @@ const koffiRequire = {
   },
 };
 
+// Start-up cost (bench/overhead.ts, docs/benchmarks.md "Node's cold start"): what node loads before the
+// first reset. Three things the kdump run never uses are kept out of the start:
+// - node's ESM facades of built-in modules (`import * as fs from 'node:fs'` fills a namespace object with
+//   every export, and fs's `promises`/`ReadStream` getters load the whole stream stack): built-ins are
+//   taken with the banner's CommonJS `require` instead, whose exports are read only when used;
+// - pino's writers for its own destinations and transports (sonic-boom, thread-stream: assert, streams,
+//   worker_threads): the agent always hands pino its own destination (src/apply/log.ts), so they are
+//   replaced by stubs that throw if anything ever asks for them;
+// - commander's `child_process` (only for git-style executable subcommands, which the agent has none of)
+//   is required on first use instead of at load, and pino's `worker_threads` (it reads `isMainThread`
+//   only) is replaced by the one fact the agent guarantees: it logs from the main thread.
+const lazyStart = {
+  name: 'lazy-start',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'builtin-cjs' } : undefined));
+    build.onResolve({ filter: /^(sonic-boom|thread-stream)$/ }, (a) => ({ path: a.path, namespace: 'pino-writer-stub' }));
+    build.onResolve({ filter: /^node:child_process$/ }, (a) => (/[/\\]commander[/\\]/.test(a.importer) ? { path: a.path, namespace: 'lazy-builtin' } : undefined));
+    build.onResolve({ filter: /^worker_threads$/ }, (a) => (/[/\\]pino[/\\]/.test(a.importer) ? { path: a.path, namespace: 'pino-main-thread' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'builtin-cjs' }, (a) => ({ loader: 'js', contents: `module.exports = require(${JSON.stringify(a.path)});` }));
+    build.onLoad({ filter: /.*/, namespace: 'pino-writer-stub' }, (a) => ({
+      loader: 'js',
+      contents: `module.exports = class { constructor() { throw new Error(${JSON.stringify(`${a.path} is not in the kdump bundle: give pino a destination object`)}); } };`,
+    }));
+    // pino reads only `isMainThread` (to pick a sonic-boom mode): the agent never logs from a worker thread.
+    build.onLoad({ filter: /.*/, namespace: 'pino-main-thread' }, () => ({ loader: 'js', contents: 'module.exports = { isMainThread: true };' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
+      loader: 'js',
+      contents: `let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require(${JSON.stringify(a.path)}))[k] });`,
+    }));
+  },
+};
+
 // The entry's own `#!/usr/bin/env node` line is kept first by esbuild; the banner follows it.
 const banner = [
   `// pci-reset-agent ${pkg.version} single-file bundle (scripts/build-bundle.mjs). Needs only node >= 20;`,
@@ -68,23 +107,26 @@ const banner = [
 
 // Only our own files are replaced: --outdir may be a directory that holds other things.
 fs.mkdirSync(outdir, { recursive: true });
-for (const f of ['pci-reset-agent.mjs', 'koffi.node']) fs.rmSync(path.join(outdir, f), { force: true });
+for (const f of [path.basename(outfile), `${path.basename(outfile)}.map`, 'koffi.node']) fs.rmSync(path.join(outdir, f), { force: true });
 const result = await esbuild.build({
   entryPoints: [path.join(project, 'src/cli/bin.ts')],
   outfile,
   bundle: true,
   platform: 'node',
   target: 'node20',
-  format: 'esm',
-  banner: { js: banner },
-  plugins: [koffiRequire, koffiNative],
+  format: cjs ? 'cjs' : 'esm',
+  // CommonJS has require, __filename and __dirname of its own: only the comment lines of the banner.
+  banner: { js: cjs ? banner.split('\n').filter((l) => l.startsWith('//')).join('\n') : banner },
+  plugins: [koffiRequire, koffiNative, ...(args.includes('--eager-start') ? [] : [lazyStart])],
   // pino's optional pretty-printer is a dev tool, never present in an image.
   external: ['pino-pretty'],
   legalComments: 'eof',
   metafile: true,
+  sourcemap: sourcemap ? 'external' : false,
   logLevel: quiet ? 'error' : 'warning',
 });
 fs.chmodSync(outfile, 0o755);
+if (metafileOut) fs.writeFileSync(metafileOut, JSON.stringify(result.metafile));
 
 // Native module for the lazily loaded FFI (koffi), beside the bundle.
 const koffiSrc = path.join(project, 'node_modules/koffi/build/koffi/linux_x64/koffi.node');

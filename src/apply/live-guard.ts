@@ -28,8 +28,9 @@ export function guardPlan(plan: Plan, scan: ScanResult, o: GuardOptions): GuardD
     return {
       kind: 'refuse',
       message:
-        'no capture-kernel evidence (no /proc/vmcore, no elfcorehdr=): this is a live system, and apply resets nothing here ' +
-        'unless --allow-live is given (then only functions with no driver bound; --force BDF for others). `plan` shows what a kdump run would do.',
+        'no capture-kernel evidence (no /proc/vmcore, no elfcorehdr=): apply resets nothing on a live system. ' +
+        'To rehearse a kdump run here: --simulate --assume-capture-kernel; to reset functions with no driver bound: ' +
+        '--allow-live (--force BDF for others). `plan` shows what a kdump run would do.',
     };
   }
   const driver = new Map(scan.devices.map((d) => [d.bdf, d.driver]));

@@ -1,4 +1,4 @@
-import { wrap } from '../plan/text-wrap.js';
+import { wrap } from '../text/wrap.js';
 
 /** Width of the terminal view of events (the CLI's human output fits 80 columns). */
 const WIDTH = 80;

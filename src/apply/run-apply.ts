@@ -1,4 +1,7 @@
 import * as fs from 'node:fs';
+import { jsonText } from '../cli/json-out.js';
+import { textBlock } from '../text/escape.js';
+import { wrap } from '../text/wrap.js';
 import * as path from 'node:path';
 import type { PciAccess } from '../access/access.js';
 import type { Root } from '../access/root.js';
@@ -126,7 +129,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   /** A message that must reach the user: through the log, or plainly when the log level hides errors. */
   const tell = (event: object, message: string): void => {
     log.error(event, message);
-    if (!log.isLevelEnabled('error')) io.err(`pci-reset-agent: ${message}\n`);
+    if (!log.isLevelEnabled('error')) io.err(textBlock(wrap(`pci-reset-agent: ${message}`, 80, '', '  ')));
   };
   let lock: LockHandle | null = null;
   try {
@@ -238,7 +241,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       { event: 'apply.end', status: report.exitStatus, durationMs: report.durationMs, ...summary, deadlineReached: report.deadlineReached },
       `apply done: ${summary.ok} ok, ${summary.failed} failed, ${summary.abandoned} abandoned, ${summary.skipped} skipped`,
     );
-    io.out(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderReport(report));
+    io.out(opts.json ? jsonText(report) : renderReport(report));
     return report.exitStatus;
   } finally {
     writer?.close();

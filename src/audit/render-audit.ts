@@ -1,4 +1,4 @@
-import { fit, wrap } from '../plan/text-wrap.js';
+import { fit, wrap } from '../text/wrap.js';
 import type { AuditDevice, AuditReport, AuditVerdict } from './audit-report.js';
 import { mib } from './crashkernel.js';
 

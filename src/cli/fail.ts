@@ -1,5 +1,6 @@
 import { AccessError } from '../access/access-error.js';
 import { EXIT } from './exit-codes.js';
+import { printable } from '../text/escape.js';
 
 /** An error meant for the user: one line, no stack trace, a documented exit status. */
 export class CliError extends Error {
@@ -14,12 +15,12 @@ export class CliError extends Error {
 /** Print an error the way every command does and give the status to exit with. */
 export function reportError(err: unknown): number {
   if (err instanceof CliError || err instanceof AccessError) {
-    process.stderr.write(`pci-reset-agent: ${err.message}\n`);
+    process.stderr.write(`pci-reset-agent: ${printable(err.message)}\n`);
     return err instanceof CliError ? err.exitCode : EXIT.FAILED;
   }
   // An unexpected failure is still one line; PCI_RESET_AGENT_DEBUG=1 shows where it came from.
   const e = err as Error;
-  process.stderr.write(`pci-reset-agent: internal error: ${e?.message ?? String(err)}\n`);
+  process.stderr.write(`pci-reset-agent: internal error: ${printable(e?.message ?? String(err))}\n`);
   if (process.env.PCI_RESET_AGENT_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
   return EXIT.FAILED;
 }

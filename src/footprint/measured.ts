@@ -17,10 +17,10 @@ export interface MeasuredCrashkernel {
 
 export const MEASURED_CRASHKERNEL: readonly MeasuredCrashkernel[] = [
   { node: 'none', label: 'capture image without the agent', worksMiB: 112, failsMiB: 96, failure: 'out of memory' },
-  { node: 'squashfs-xz', label: 'agent, node in an xz squashfs (default)', worksMiB: 160, failsMiB: 152, failure: 'Initramfs unpacking failed: write error' },
-  { node: 'squashfs-zstd', label: 'agent, node in a zstd squashfs', worksMiB: 176, failsMiB: 160, failure: 'Initramfs unpacking failed: write error' },
+  { node: 'squashfs-xz', label: 'agent, node in an xz squashfs', worksMiB: 160, failsMiB: 152, failure: 'Initramfs unpacking failed: write error' },
+  { node: 'squashfs-zstd', label: 'agent, node in a zstd squashfs (default)', worksMiB: 176, failsMiB: 160, failure: 'Initramfs unpacking failed: write error' },
   { node: 'plain', label: 'agent, node as a plain file', worksMiB: 320, failsMiB: 256, failure: 'Initramfs unpacking failed: write error' },
 ];
 
-/** The crashkernel= the shipped default (xz squashfs) is documented with: 256M, with margin over 160M. */
+/** The crashkernel= the shipped default (zstd squashfs) is documented with: 256M, with margin over 176M. */
 export const RECOMMENDED_CRASHKERNEL_MIB = 256;

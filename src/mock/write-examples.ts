@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { kdumpServerTree } from './examples/kdump-server.js';
 import { laptopTree } from './examples/laptop.js';
 import { serverTree } from './examples/server.js';
+import { kdumpVmTree } from './examples/kdump-vm.js';
 import type { MockTree } from './tree-builder.js';
 
 /** The example trees shipped in examples/, by directory name. */
@@ -10,6 +11,7 @@ export const EXAMPLES: Record<string, () => MockTree> = {
   server: serverTree,
   laptop: laptopTree,
   'kdump-server': kdumpServerTree,
+  'kdump-vm': kdumpVmTree,
 };
 
 /** Regenerate examples/ (`npm run examples`); a test checks the committed trees match. */

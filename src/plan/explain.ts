@@ -2,13 +2,14 @@ import type { IommuCase } from '../iommu/iommu-report.js';
 import { formatActions, formatMatch } from '../quirks/parse.js';
 import { cite } from '../quirks/quirk-types.js';
 import type { ScanDevice } from '../scan/scan-result.js';
-import { className } from '../pci/class-names.js';
+import { deviceLabel, NO_NAMES, type Naming } from '../pci/device-label.js';
 import { planWithTrace, type PlanInput } from './build-plan.js';
 import type { Verdict } from './choose-method.js';
 import { busCheck, type BusCheck } from './context.js';
 import type { PlanEntry, PlanStep } from './plan.js';
 import type { Scope } from './scope.js';
-import { fit, wrap } from './text-wrap.js';
+import { textBlock } from '../text/escape.js';
+import { wrap } from '../text/wrap.js';
 
 /** Every input that led to one function's fate (`explain BDF`). */
 export interface Explanation {
@@ -76,11 +77,11 @@ export function explainFunction(input: PlanInput, bdf: string): Explanation | nu
 
 const WIDTH = 80;
 
-export function renderExplanation(x: Explanation): string {
+export function renderExplanation(x: Explanation, naming: Naming = NO_NAMES): string {
   const d = x.device;
   const out: string[] = [];
-  const cls = d.class === null ? 'unknown class' : `${className(parseInt(d.class, 16))} (${d.class})`;
-  out.push(fit(`${d.bdf} ${d.vendor ?? '????'}:${d.device ?? '????'} ${cls}${d.revision ? ` rev ${d.revision}` : ''}`, WIDTH));
+  const cls = d.class === null ? 'unknown class' : `${deviceLabel(d, naming)} (${d.class})`;
+  out.push(...wrap(`${d.bdf} ${d.vendor ?? '????'}:${d.device ?? '????'} ${cls}${d.revision ? ` rev ${d.revision}` : ''}`, WIDTH, '', '    '));
   const facts: string[] = [];
   if (d.subsystemVendor !== null) facts.push(`subsystem ${d.subsystemVendor}:${d.subsystemDevice}`);
   facts.push(d.parent ? `below ${d.parent}` : 'on a root bus');
@@ -149,5 +150,5 @@ export function renderExplanation(x: Explanation): string {
     out.push(...wrap(o.reason, WIDTH, '  '));
   }
   for (const n of x.notes) out.push(...wrap(n, WIDTH, 'note: ', '      '));
-  return `${out.join('\n')}\n`;
+  return textBlock(out);
 }

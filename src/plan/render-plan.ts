@@ -1,7 +1,8 @@
-import { className } from '../pci/class-names.js';
+import { deviceLabel, NO_NAMES, type Naming } from '../pci/device-label.js';
 import type { ScanDevice, ScanResult } from '../scan/scan-result.js';
 import type { Plan, PlanStep } from './plan.js';
-import { fit, wrap } from './text-wrap.js';
+import { textBlock } from '../text/escape.js';
+import { wrap } from '../text/wrap.js';
 
 const WIDTH = 80;
 
@@ -10,7 +11,7 @@ const WIDTH = 80;
  * fate under it (its step, the step that covers it, or why it is left alone), then every step with its
  * reasons, the unresettable functions and a summary of the excluded ones.
  */
-export function renderPlan(plan: Plan, scanResult: ScanResult): string {
+export function renderPlan(plan: Plan, scanResult: ScanResult, naming: Naming = NO_NAMES): string {
   const out: string[] = [];
   const stepOf = new Map<string, PlanStep>();
   for (const s of plan.steps) for (const f of s.functions) stepOf.set(f, s);
@@ -52,9 +53,9 @@ export function renderPlan(plan: Plan, scanResult: ScanResult): string {
   const walk = (d: ScanDevice, prefix: string, last: boolean): void => {
     if (seen.has(d.bdf)) return;
     seen.add(d.bdf);
-    out.push(fit(`${prefix}${last ? '└─ ' : '├─ '}${describe(d)}`, WIDTH));
     const inner = prefix + (last ? '   ' : '│  ');
     const kids = children.get(d.bdf) ?? [];
+    out.push(...wrap(describe(d, naming), WIDTH, `${prefix}${last ? '└─ ' : '├─ '}`, `${inner}${kids.length ? '│ ' : '  '}    `));
     const note = annotate(d);
     if (note) out.push(...wrap(note, WIDTH, `${inner}${kids.length ? '│ ' : '  '} `, `${inner}${kids.length ? '│ ' : '  '}    `));
     kids.forEach((k, i) => walk(k, inner, i === kids.length - 1));
@@ -74,11 +75,23 @@ export function renderPlan(plan: Plan, scanResult: ScanResult): string {
 
   if (plan.steps.length) {
     out.push('', 'Steps (in order; the steps of one wave may run at the same time)');
-    for (const s of plan.steps) out.push(...renderStep(s));
+    // A reason every step gives (the IOMMU case) is said once, not under each step.
+    const shared = plan.steps.length > 1 ? plan.steps[0]!.reasons.filter((r) => plan.steps.every((s) => s.reasons.includes(r))) : [];
+    for (const r of shared) out.push(...wrap(r, WIDTH, 'every step: ', '    '));
+    for (const s of plan.steps) out.push(...renderStep(s, new Set(shared)));
   }
   if (plan.unresettable.length) {
     out.push('', `Unresettable (${plan.unresettable.length}): in scope, but no safe reset method`);
-    for (const u of plan.unresettable) out.push(...wrap(u.reason, WIDTH, `  ${u.bdf}  `, '      '));
+    // Functions with the same reason are listed together (a reason names its function: that part is cut).
+    const byReason = new Map<string, string[]>();
+    for (const u of plan.unresettable) {
+      const reason = u.reason.startsWith(`${u.bdf}: `) ? u.reason.slice(u.bdf.length + 2) : u.reason;
+      byReason.set(reason, [...(byReason.get(reason) ?? []), u.bdf]);
+    }
+    for (const [reason, bdfs] of byReason) {
+      if (bdfs.length === 1) out.push(...wrap(reason, WIDTH, `  ${bdfs[0]}  `, '      '));
+      else out.push(...wrap(`${bdfs.join(' ')}:`, WIDTH, '  ', '  '), ...wrap(reason, WIDTH, '      '));
+    }
   }
   if (plan.excluded.length) {
     out.push('', `Excluded (${plan.excluded.length}): out of scope`);
@@ -93,7 +106,7 @@ export function renderPlan(plan: Plan, scanResult: ScanResult): string {
       out.push(...wrap(`${bdfs.length} × ${reason}: ${shown}`, WIDTH, '  ', '      '));
     }
   }
-  return `${out.join('\n')}\n`;
+  return textBlock(out);
 }
 
 function summary(plan: Plan): string[] {
@@ -137,21 +150,21 @@ function describeMethod(s: PlanStep): string {
   }
 }
 
-function renderStep(s: PlanStep): string[] {
+function renderStep(s: PlanStep, shared: Set<string>): string[] {
   const total = s.waits.reduce((n, w) => n + w.ms, 0);
   const via = s.underlying && s.underlying !== s.method && !s.method.endsWith(`:${s.underlying}`) ? ` (${s.underlying})` : '';
-  const lines = [`#${s.id}  wave ${s.wave}  ${s.method}${via} on ${s.target}  (${total} ms of mandated waits)`];
+  const lines = wrap(`#${s.id}  wave ${s.wave}  ${s.method}${via} on ${s.target}  (${total} ms of mandated waits)`, WIDTH, '', '    ');
   lines.push(...wrap(`resets: ${s.functions.join(' ')}`, WIDTH, '    ', '      '));
   if (s.saveRestore.length) lines.push(...wrap(`saves and restores config of: ${s.saveRestore.length === s.functions.length ? 'all of them' : s.saveRestore.join(' ')}`, WIDTH, '    ', '      '));
   if (s.waits.length) lines.push(...wrap(`waits: ${s.waits.map((w) => `${w.what} ${w.ms} ms`).join(', ')}`, WIDTH, '    ', '      '));
   if (s.fallbacks.length) lines.push(...wrap(`if it fails as not supported: ${s.fallbacks.join(', ')}`, WIDTH, '    ', '      '));
-  for (const r of s.reasons) lines.push(...wrap(r, WIDTH, '    - ', '      '));
+  for (const r of s.reasons) if (!shared.has(r)) lines.push(...wrap(r, WIDTH, '    - ', '      '));
   return lines;
 }
 
-function describe(d: ScanDevice): string {
+function describe(d: ScanDevice, naming: Naming): string {
   const ids = `${d.vendor ?? '????'}:${d.device ?? '????'}`;
-  const cls = d.class === null ? 'unknown class' : className(parseInt(d.class, 16));
+  const cls = deviceLabel(d, naming);
   const vf = d.physfn ? ' (VF)' : '';
   const driver = d.driver ? ` [${d.driver}]` : '';
   return `${d.bdf} ${ids} ${cls}${vf}${driver}`;

@@ -1,5 +1,5 @@
 import { outranks } from './match.js';
-import { formatActions, parseQuirks } from './parse.js';
+import { formatActions, formatMatch, parseQuirks } from './parse.js';
 import { cite, type QuirkEntry, type QuirkMatch } from './quirk-types.js';
 
 export interface Finding {
@@ -15,38 +15,75 @@ export interface LintSource {
   text: string;
   /** Findings located in this table are reported (the default table is context when linting admin files). */
   report: boolean;
-  /** A permission problem found while reading it (reported as a warning: lint is for drafts too). */
+  /** Why the table may not be trusted (ownership, mode, size, not a file): an error, as loading refuses it. */
   refused?: string;
+  /** What was accepted only by exception (a table owned by a user inside a mock root): a warning. */
+  notes?: string[];
 }
 
 /**
- * `quirks lint`: syntax (every error, not just the first), entries that contradict themselves or each
- * other, duplicates and entries that never take effect. Errors are what loading would refuse or what
- * cannot mean anything; warnings are legal but almost certainly not what was meant.
+ * The one validator of quirk tables, used by `quirks lint` and by loading alike (src/quirks/load.ts), so
+ * that lint fails exactly what the agent refuses and the agent refuses exactly what lint fails.
+ * It finds: untrusted tables (refused), syntax (every error, not just the first), entries that
+ * contradict themselves or each other, duplicates and entries that never take effect. Errors are what
+ * cannot mean anything (loading refuses the table); warnings are legal but almost certainly not what
+ * was meant.
  */
-export function lintTables(sources: LintSource[]): { findings: Finding[]; entries: number } {
+export function lintTables(sources: LintSource[]): { findings: Finding[]; entries: number; all: QuirkEntry[]; counts: number[] } {
   const findings: Finding[] = [];
   const entries: QuirkEntry[] = [];
+  const counts: number[] = [];
   const reported = new Set(sources.filter((s) => s.report).map((s) => s.label));
   sources.forEach((s, i) => {
-    if (s.refused && s.report) findings.push({ file: s.label, line: 1, column: 1, severity: 'warning', message: `would be refused when loaded on a real machine: ${s.refused}` });
+    if (s.report && s.refused) findings.push({ file: s.label, line: 1, column: 1, severity: 'error', message: s.refused });
+    if (s.report) for (const n of s.notes ?? []) findings.push({ file: s.label, line: 1, column: 1, severity: 'warning', message: n });
     const r = parseQuirks(s.text, s.label, i, { collect: true });
     if (s.report) for (const e of r.errors) findings.push({ file: e.file, line: e.line, column: e.column, severity: 'error', message: e.detail });
-    entries.push(...r.entries);
+    // One by one: a spread of 150,000 entries would overflow the call stack.
+    for (const e of r.entries) entries.push(e);
+    counts.push(r.entries.length);
   });
   const at = (e: QuirkEntry, severity: Finding['severity'], message: string): void => {
     if (reported.has(e.file)) findings.push({ file: e.file, line: e.line, column: e.column, severity, message });
   };
 
   for (const e of entries) selfCheck(e, at);
-  for (let i = 0; i < entries.length; i++) {
-    for (let j = 0; j < entries.length; j++) {
-      if (i === j) continue;
-      pairCheck(entries[i]!, entries[j]!, at, i < j);
+  pairChecks(entries, at);
+  findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
+  return { findings, entries: entries.filter((e) => reported.has(e.file)).length, all: entries, counts };
+}
+
+/**
+ * Every pair check, without comparing every pair: a contradiction needs an entry that forbids a method
+ * (few) of the same vendor or any vendor; duplicates and shadowing need the same match (grouped by its
+ * canonical text). A 150,000-entry table is then checked in about the time it takes to parse.
+ */
+function pairChecks(entries: QuirkEntry[], at: At): void {
+  const index = new Map<QuirkEntry, number>(entries.map((e, i) => [e, i]));
+  const forbidders = new Map<number | null, QuirkEntry[]>();
+  const sameMatch = new Map<string, QuirkEntry[]>();
+  for (const e of entries) {
+    if (e.noFlr || e.noPm || e.noBus) {
+      const list = forbidders.get(e.match.vendor) ?? [];
+      list.push(e);
+      forbidders.set(e.match.vendor, list);
+    }
+    const key = formatMatch(e.match);
+    const group = sameMatch.get(key);
+    if (group) group.push(e);
+    else sameMatch.set(key, [e]);
+  }
+  for (const a of entries) {
+    if (!a.prefer) continue;
+    const candidates = [...(forbidders.get(a.match.vendor) ?? []), ...(a.match.vendor === null ? [] : (forbidders.get(null) ?? []))];
+    for (const b of candidates) if (b !== a) contradiction(a, b, at);
+  }
+  for (const group of sameMatch.values()) {
+    if (group.length < 2) continue;
+    for (const a of group) {
+      for (const b of group) if (a !== b) samePair(a, b, at, index.get(a)! < index.get(b)!);
     }
   }
-  findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
-  return { findings, entries: entries.filter((e) => reported.has(e.file)).length };
 }
 
 const FORBID_OF: Record<string, 'noFlr' | 'noPm' | 'noBus'> = {
@@ -119,23 +156,27 @@ function cumulative(e: QuirkEntry): string[] {
   return out;
 }
 
-function pairCheck(a: QuirkEntry, b: QuirkEntry, at: At, firstOfPair: boolean): void {
-  // Contradiction: every function a matches is also matched by b, which forbids what a prefers.
-  if (a.prefer && covers(b.match, a.match)) {
-    const dead = a.prefer.filter((m) => {
-      const f = FORBID_OF[m];
-      return f !== undefined && b[f];
-    });
-    if (dead.length) {
-      const all = dead.length === a.prefer.length;
-      at(a, all ? 'error' : 'warning', `prefers ${dead.join(',')}, which ${cite(b)} forbids for every function this entry matches${all ? ' (the preference can never apply)' : ''}`);
-    }
+/** Contradiction: every function `a` matches is also matched by `b`, which forbids what `a` prefers. */
+function contradiction(a: QuirkEntry, b: QuirkEntry, at: At): void {
+  if (!a.prefer || !covers(b.match, a.match)) return;
+  const dead = a.prefer.filter((m) => {
+    const f = FORBID_OF[m];
+    return f !== undefined && b[f];
+  });
+  if (dead.length) {
+    const all = dead.length === a.prefer.length;
+    at(a, all ? 'error' : 'warning', `prefers ${dead.join(',')}, which ${cite(b)} forbids for every function this entry matches${all ? ' (the preference can never apply)' : ''}`);
   }
+}
+
+/** Two entries with the same match: a duplicate, or one that overrides or shadows the other. */
+function samePair(a: QuirkEntry, b: QuirkEntry, at: At, firstOfPair: boolean): void {
   if (!sameMatch(a.match, b.match)) return;
   if (firstOfPair && formatActions(a) === formatActions(b)) {
     at(b, 'warning', `duplicate of ${cite(a)} (same match, same actions)`);
     return;
   }
+  if (formatActions(a) === formatActions(b)) return;
   // Shadowed: b outranks a on every setting a decides by precedence, and a adds nothing cumulative that b lacks.
   if (!outranks(b, a)) return;
   const sa = precedenceSettings(a);

@@ -6,7 +6,7 @@ import { CliError } from '../../src/cli/fail.js';
 import { DEFAULT_QUIRKS_LABEL } from '../../src/quirks/default-path.js';
 import { DEFAULT_QUIRKS_TEXT } from '../../src/quirks/default-text.js';
 import { lintTables } from '../../src/quirks/lint.js';
-import { ADMIN_QUIRKS_DIR, adminSources, loadQuirks } from '../../src/quirks/load.js';
+import { ADMIN_QUIRKS_DIR, adminLintSources, loadQuirks } from '../../src/quirks/load.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 import { bounded, exhaustive, Prng, report, seed } from './prng.js';
 
@@ -100,7 +100,7 @@ describe('fuzz: quirk table files, every byte position mutated, through load and
 
       // `quirks lint`: the default table as context, the admin table reported; every finding inside the file.
       const { findings } = bounded(`${what} (lint)`, () =>
-        lintTables([{ label: DEFAULT_QUIRKS_LABEL, text: DEFAULT_QUIRKS_TEXT, report: false }, ...adminSources(root, false).map((s) => ({ ...s, report: true }))]),
+        lintTables([{ label: DEFAULT_QUIRKS_LABEL, text: DEFAULT_QUIRKS_TEXT, report: false }, ...adminLintSources(root)]),
       );
       for (const f of findings) check(f.file === label && inside(f.line, f.column), what, `finding ${f.file}:${f.line}:${f.column} ${f.message}`);
       const stop = stoppedAt as { line: number; column: number } | null;

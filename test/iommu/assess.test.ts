@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { assessScenario, cleanupRoots, dmesg, q35AmdFunctions, q35Functions, AMD_CONTROL, VTD_GSTS, VTD_RTADDR, type Scenario } from './mock-roots.js';
 import { qemuQ35Dmar, qemuQ35Ivrs, dmarTable, drhd, deviceScope, SCOPE, ivrsTable, ivhd, ivhdEntry, devid, breakChecksum } from './acpi-bytes.js';
 import { renderIommuReport } from '../../src/iommu/render-report.js';
+import { unwrap } from '../helpers/unwrap.js';
 
 afterAll(cleanupRoots);
 
@@ -92,7 +93,7 @@ describe('iommu verdict on mock roots', () => {
     expect(r.acpi.dmar!.drhds[0]!.scopes).toEqual(['ioapic id 0 bus ff path 00.0', 'endpoint bus 00 path 00.0', 'bridge bus 00 path 01.0', 'bridge bus 00 path 02.0', 'bridge bus 00 path 03.0', 'bridge bus 00 path 04.0', 'endpoint bus 00 path 1f.0', 'endpoint bus 00 path 1f.2', 'endpoint bus 00 path 1f.3']);
     const text = renderIommuReport(r);
     expect(text).toContain('capture kernel: yes (/proc/vmcore, elfcorehdr=)');
-    expect(text).toContain('dmar0 @ fed90000: translation ON (GSTS.TES, copied tables from previous kernel, on in the crashed kernel) → case 4');
+    expect(unwrap(text)).toContain('dmar0 @ fed90000: translation ON (GSTS.TES, copied tables from previous kernel, on in the crashed kernel) → case 4');
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
 
@@ -186,7 +187,7 @@ describe('iommu verdict on mock roots', () => {
     expect(r.case).toBe('3a');
     expect(r.units[0]).toMatchObject({ translationEnabledNow: true, translationEnabledBefore: true, managedNow: false, case: '3a' });
     expect(r.units[0]!.basis.managed).toMatch(/not in \/sys\/class\/iommu/);
-    expect(renderIommuReport(r)).toContain("not run by this kernel's driver) → case 3a");
+    expect(unwrap(renderIommuReport(r))).toContain("not run by this kernel's driver) → case 3a");
   });
 
   it('case 3b: intel_iommu=off in the capture kernel switched translation off (GSTS 0, RTADDR still set)', async () => {
@@ -244,7 +245,7 @@ describe('iommu verdict on mock roots', () => {
     expect(r.devices.find((d) => d.bdf === '0000:04:01.0')).toMatchObject({ unit: 'ivhd0' });
     // The IOMMU never translates its own requests.
     expect(r.devices.find((d) => d.bdf === '0000:00:05.0')).toMatchObject({ unit: null });
-    expect(renderIommuReport(r)).toContain('ivhd0 @ fed80000: translation ON (IommuEn, reused the crashed kernel\'s tables, on in the crashed kernel) → case 4');
+    expect(unwrap(renderIommuReport(r))).toContain('ivhd0 @ fed80000: translation ON (IommuEn, reused the crashed kernel\'s tables, on in the crashed kernel) → case 4');
   });
 
   it('case 3a on AMD: amd_iommu=off leaves the units as the crashed kernel left them', async () => {

@@ -56,6 +56,8 @@ function memFromRegisters(text: string, into: string): number {
       const c = val('CONTROL');
       if (d !== null) at.push([0xfed80000n, 8, d]);
       if (c !== null) at.push([0xfed80018n, 8, c]);
+      // EFR (0x30) was not read in the guest: zero, so the window is complete.
+      at.push([0xfed80030n, 8, 0n]);
     }
   }
   if (!at.length) return 0;

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { cleanupRoots, dmesg, writeScenario, VTD_GSTS } from './mock-roots.js';
 import { qemuQ35Dmar } from './acpi-bytes.js';
+import { unwrap } from '../helpers/unwrap.js';
 
 afterAll(cleanupRoots);
 afterEach(() => {
@@ -37,7 +38,7 @@ describe('pci-reset-agent iommu', () => {
     const r = await run(['iommu', '--root', dir]);
     expect(r.code).toBe(0);
     expect(r.out).toContain('capture kernel: yes (/proc/vmcore, elfcorehdr=)');
-    expect(r.out).toContain('dmar0 @ fed90000: translation ON (GSTS.TES, copied tables from previous kernel, on in the crashed kernel) → case 4');
+    expect(unwrap(r.out)).toContain('dmar0 @ fed90000: translation ON (GSTS.TES, copied tables from previous kernel, on in the crashed kernel) → case 4');
     expect(r.out).toContain('case 4: on in both kernels');
   });
 

@@ -73,7 +73,7 @@ describe('plan', () => {
     expect(ex.steps.some((s) => s.functions.includes('0000:05:00.0') || s.functions.includes('0000:08:00.0'))).toBe(false);
     const bad = await runCli(['plan', '--root', server, '--only', 'nonsense']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('pci-reset-agent: "nonsense" is not a selector: expected a BDF (0000:01:00.0 or 01:00.0), vendor:device (8086:1572, 8086:*) or class=CC[SS[PP]] (class=0108)\n');
+    expect(bad.stderr).toBe('pci-reset-agent: "nonsense" is not a selector: expected a BDF (0000:01:00.0 or 01:00.0), vendor:device (8086:1572, 8086:*) or class=CC[SS[PP]] (class=0108)\n(see: pci-reset-agent plan --help)\n');
     const waves = await runCli(['plan', '--root', server, '--wave-size', '0']);
     expect(waves.code).toBe(2);
   });

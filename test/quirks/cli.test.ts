@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, runCli, tempDir } from '../plan/helpers.js';
+import { unwrap } from '../helpers/unwrap.js';
 
 afterAll(cleanup);
 
@@ -58,7 +59,7 @@ describe('quirks commands', () => {
   it('diff-kernel: the excerpt matches (exit 0); a changed file is listed (exit 1)', async () => {
     const ok = await runCli(['quirks', 'diff-kernel', FIXTURE]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('90 reset quirks; 90 as the table states them; 0 missing, 0 different, 0 no longer in the file, 0 moved.');
+    expect(unwrap(ok.stdout)).toContain('90 reset quirks; 90 as the table states them; 0 missing, 0 different, 0 no longer in the file, 0 moved.');
     const changed = path.join(tempDir('pra-q-'), 'quirks.c');
     fs.writeFileSync(changed, fs.readFileSync(FIXTURE, 'utf8').replace('DECLARE_PCI_FIXUP_HEADER(PCI_VENDOR_ID_TI, 0xb005, quirk_no_bus_reset);', 'DECLARE_PCI_FIXUP_HEADER(PCI_VENDOR_ID_TI, 0xb006, quirk_no_bus_reset);'));
     const r = await runCli(['quirks', 'diff-kernel', changed]);

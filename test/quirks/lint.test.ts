@@ -44,8 +44,8 @@ describe('quirks lint', () => {
   ];
   for (const [name, text, expected] of rows) it(name, () => expect(lint(text)).toEqual(expected));
 
-  it('a refused table is a warning', () => {
+  it('a refused table is an error, as loading refuses it (issue 15.14)', () => {
     const r = lintTables([{ label: 'x.quirks', text: '1234:0001 no_pm reason="a"', report: true, refused: 'x.quirks: table is world-writable (mode 0666); refused (chmod go-w)' }]);
-    expect(r.findings.map(formatFinding)).toEqual(['x.quirks:1:1: warning: would be refused when loaded on a real machine: x.quirks: table is world-writable (mode 0666); refused (chmod go-w)']);
+    expect(r.findings.map(formatFinding)).toEqual(['x.quirks:1:1: error: x.quirks: table is world-writable (mode 0666); refused (chmod go-w)']);
   });
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { jsonText } from '../json-out.js';
 import { runAudit } from '../../audit/audit.js';
 import { writeFileAtomic } from '../../audit/atomic-write.js';
 import { toPrometheus } from '../../audit/prometheus.js';
@@ -31,7 +32,7 @@ export function registerAudit(program: Command): void {
         throw new CliError(`--prometheus ${opts.prometheus}: ${(err as Error).message}`);
       }
     }
-    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 1)}\n` : renderAudit(report));
+    process.stdout.write(opts.json ? jsonText(report) : renderAudit(report));
     if (!report.ready) process.exitCode = EXIT.AUDIT_AT_RISK;
   });
 }

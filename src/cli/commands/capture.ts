@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { capture } from '../../capture/capture.js';
 import { openRoot } from '../open-root.js';
+import { printable } from '../../text/escape.js';
 
 export function registerCapture(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function registerCapture(program: Command): void {
     .action((opts: { out: string; root: string }) => {
       const { root, access } = openRoot(opts.root);
       const summary = capture(root, access, opts.out);
-      process.stdout.write(`${opts.out}: ${summary.functions} functions, ${summary.files} files captured\n`);
-      for (const w of summary.warnings) process.stderr.write(`pci-reset-agent: capture: ${w}\n`);
+      process.stdout.write(`${printable(opts.out)}: ${summary.functions} functions, ${summary.files} files captured\n`);
+      for (const w of summary.warnings) process.stderr.write(`pci-reset-agent: capture: ${printable(w)}\n`);
     });
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
+import { jsonText } from '../json-out.js';
 import { formatBdf, parseBdf } from '../../pci/bdf.js';
 import { explainFunction, renderExplanation } from '../../plan/explain.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
+import { namingFor } from '../naming.js';
 import { addPlanOptions, gatherPlanInputs, type PlanOptions } from './plan-inputs.js';
 
 export function registerExplain(program: Command): void {
@@ -18,6 +20,6 @@ export function registerExplain(program: Command): void {
     const inputs = await gatherPlanInputs(opts);
     const x = explainFunction({ scan: inputs.scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy }, bdf);
     if (!x) throw new CliError(`${bdf}: no such function under ${opts.root} (sys/bus/pci/devices has ${inputs.scan.devices.length})`);
-    process.stdout.write(opts.json ? `${JSON.stringify(x, null, 1)}\n` : renderExplanation(x));
+    process.stdout.write(opts.json ? jsonText(x) : renderExplanation(x, namingFor(inputs.root, [x.device], opts.numeric)));
   });
 }

@@ -13,6 +13,9 @@ import type { ScanResult } from '../../scan/scan-result.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { openRoot } from '../open-root.js';
+import { NUMERIC_FLAGS, NUMERIC_HELP } from '../naming.js';
+import { printable } from '../../text/escape.js';
+import { requireNamedFiles } from '../named-files.js';
 
 /** Options `plan` and `explain` share. */
 export interface PlanOptions {
@@ -23,6 +26,7 @@ export interface PlanOptions {
   all?: boolean;
   waveSize: string;
   json?: boolean;
+  numeric?: boolean;
   kmsg?: string;
   oldLog?: string;
   registers: boolean;
@@ -38,7 +42,8 @@ export function addPlanOptions(cmd: Command): Command {
     .option('--exclude <selector>', 'never touch these, nor any bus reset that would reach them (repeatable, or comma-separated)', collect, [])
     .option('--all', 'reset in IOMMU case 1 too (stray DMA is harmless there, so nothing is reset by default)')
     .option('--wave-size <n>', 'most steps in one wave (steps of a wave may run at the same time)', String(DEFAULT_WAVE_SIZE))
-    .option('--json', 'print the machine-readable document (schema in README)')
+    .option('--json', 'print the machine-readable document (schema in docs/json.md)')
+    .option(NUMERIC_FLAGS, NUMERIC_HELP)
     .option('--kmsg <file>', 'read this kernel log instead of ROOT/dev/kmsg (IOMMU verdict)')
     .option('--old-log <file>', 'read this file as the crashed kernel\'s log (IOMMU verdict)')
     .option('--no-registers', 'do not read IOMMU registers through /dev/mem (IOMMU verdict)');
@@ -68,11 +73,12 @@ export async function gatherPlanInputs(opts: PlanOptions, how: { tolerateListing
     if (err instanceof SelectorError) throw new CliError(err.message, EXIT.USAGE);
     throw err;
   }
+  requireNamedFiles({ '--kmsg': opts.kmsg, '--old-log': opts.oldLog });
   const { root, access } = openRoot(opts.root);
   // In a capture kernel a broken admin table must not stop anything: fall back and say so loudly.
   const kdump = root.exists('proc/vmcore');
-  const { table, problems } = loadQuirks(root, { files: opts.quirks, kdump });
-  for (const p of problems) process.stderr.write(`pci-reset-agent: WARNING: ${p}\n`);
+  const { table, problems, warnings } = loadQuirks(root, { files: opts.quirks, kdump });
+  for (const p of [...problems, ...warnings]) process.stderr.write(`pci-reset-agent: WARNING: ${printable(p)}\n`);
   // `apply` goes on without the listing (it must leave a report whatever it met); `plan` fails on it.
   const scanned = how.tolerateListing
     ? scanWithoutListing(access, opts.root, { flagsFor: kernelFlagsFor(table) })

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { jsonText } from '../json-out.js';
 import { buildPlan } from '../../plan/build-plan.js';
 import { renderPlan } from '../../plan/render-plan.js';
+import { namingFor } from '../naming.js';
 import { addPlanOptions, gatherPlanInputs, type PlanOptions } from './plan-inputs.js';
 
 export function registerPlan(program: Command): void {
@@ -11,6 +13,6 @@ export function registerPlan(program: Command): void {
   ).action(async (opts: PlanOptions) => {
     const inputs = await gatherPlanInputs(opts);
     const plan = buildPlan({ scan: inputs.scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy });
-    process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 1)}\n` : renderPlan(plan, inputs.scan));
+    process.stdout.write(opts.json ? jsonText(plan) : renderPlan(plan, inputs.scan, namingFor(inputs.root, inputs.scan.devices, opts.numeric)));
   });
 }

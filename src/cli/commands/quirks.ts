@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { jsonText } from '../json-out.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AccessError } from '../../access/access-error.js';
@@ -8,11 +9,12 @@ import { DEFAULT_QUIRKS_TEXT } from '../../quirks/default-text.js';
 import { diffKernel } from '../../quirks/diff-kernel.js';
 import { readDefines, readKernelQuirks } from '../../quirks/kernel-source.js';
 import { formatFinding, lintTables, type LintSource } from '../../quirks/lint.js';
-import { adminSources, checkModes, defaultTable, loadQuirks, readHostTable, TableRefused } from '../../quirks/load.js';
+import { adminLintSources, defaultTable, lintSource, loadQuirks, readHostTable } from '../../quirks/load.js';
 import { lookup } from '../../quirks/match.js';
 import { formatActions, formatMatch, parseQuirks } from '../../quirks/parse.js';
 import { cite, type QuirkEntry, type QuirkSubject, type QuirkTable } from '../../quirks/quirk-types.js';
-import { fit, wrap } from '../../plan/text-wrap.js';
+import { printable, textBlock } from '../../text/escape.js';
+import { fit, wrap } from '../../text/wrap.js';
 import { EXIT } from '../exit-codes.js';
 import { CliError } from '../fail.js';
 import { openRoot } from '../open-root.js';
@@ -25,22 +27,31 @@ export function registerQuirks(program: Command): void {
 
   quirks
     .command('lint')
-    .description('check tables: syntax, unknown methods, duplicate, shadowed and contradicting entries (exit 1 on errors)')
+    .description('check tables as loading does: trust, syntax, unknown methods, contradictions (exit 1 on errors); duplicates, shadowed entries (warnings)')
     .argument('[files...]', 'tables to check (default: the built-in table and ROOT/etc/pci-reset-agent/quirks.d)')
     .option('--root <dir>', 'directory that stands in for /', '/')
-    .action((files: string[], opts: { root: string }) => {
+    .option('--json', 'print the machine-readable result')
+    .action((files: string[], opts: { root: string; json?: boolean }) => {
+      const { root } = openRoot(opts.root);
       const sources: LintSource[] = [{ label: DEFAULT_QUIRKS_LABEL, text: DEFAULT_QUIRKS_TEXT, report: files.length === 0 }];
-      if (files.length === 0) {
-        const { root } = openRoot(opts.root);
-        sources.push(...lintAdminSources(root));
-      } else {
-        for (const f of files) sources.push(lintFile(f));
+      try {
+        if (files.length === 0) sources.push(...adminLintSources(root));
+        else for (const f of files) sources.push(lintSource(() => readHostTable(f, root), f));
+      } catch (err) {
+        if (err instanceof AccessError) throw new CliError(err.message);
+        throw err;
       }
       const { findings, entries } = lintTables(sources);
-      for (const f of findings) process.stdout.write(`${formatFinding(f)}\n`);
       const errors = findings.filter((f) => f.severity === 'error').length;
       const tables = sources.filter((s) => s.report).length;
-      process.stdout.write(`${tables} table${tables === 1 ? '' : 's'}, ${entries} entries: ${errors} error${errors === 1 ? '' : 's'}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}\n`);
+      if (opts.json) {
+        process.stdout.write(jsonText({ tables, entries, errors, warnings: findings.length - errors, findings }));
+      } else {
+        // One finding per line, `file:line:column: severity: message` as compilers print them, so editors
+        // and grep can use them: the one human view not wrapped to 80 columns (a path can be longer).
+        process.stdout.write(textBlock(findings.map(formatFinding)));
+        process.stdout.write(`${tables} table${tables === 1 ? '' : 's'}, ${entries} entries: ${errors} error${errors === 1 ? '' : 's'}, ${findings.length - errors} warning${findings.length - errors === 1 ? '' : 's'}\n`);
+      }
       if (errors > 0) process.exitCode = EXIT.FAILED;
     });
 
@@ -73,7 +84,7 @@ export function registerQuirks(program: Command): void {
       if (eff.d3coldMs) decided.d3cold = `${eff.d3coldMs.value}ms (${cite(eff.d3coldMs.from)})`;
       if (opts.json) {
         const json = { subject, matches: eff.matched.map(entryJson), conditional: r.conditional.map(entryJson), decided };
-        process.stdout.write(`${JSON.stringify(json, null, 1)}\n`);
+        process.stdout.write(jsonText(json));
         return;
       }
       const out: string[] = [];
@@ -89,9 +100,10 @@ export function registerQuirks(program: Command): void {
         for (const e of specific) out.push(...entryLines(e));
       }
       if (generic) out.push('', ...wrap(`(${generic} entries for any vendor keyed on class or subsystem could match too: give --class and VVVV:DDDD:SVVV:SDDD to see them)`, WIDTH, ''));
-      out.push('', Object.keys(decided).length ? 'In force:' : 'In force: nothing (the planner follows the kernel\'s order and the capability bits)');
+      if (Object.keys(decided).length) out.push('', 'In force:');
+      else out.push('', ...wrap("In force: nothing (the planner follows the kernel's order and the capability bits)", WIDTH, '', '  '));
       for (const [k, v] of Object.entries(decided)) out.push(...wrap(`${k}: ${v}`, WIDTH, '  ', '    '));
-      process.stdout.write(`${out.join('\n')}\n`);
+      process.stdout.write(textBlock(out));
     });
 
   quirks
@@ -103,7 +115,7 @@ export function registerQuirks(program: Command): void {
     .action((opts: { root: string; quirks: string[]; json?: boolean }) => {
       const { table } = loadTables(opts.root, opts.quirks);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ sources: table.sources, entries: table.entries.map(entryJson) }, null, 1)}\n`);
+        process.stdout.write(jsonText({ sources: table.sources, entries: table.entries.map(entryJson) }));
         return;
       }
       const out: string[] = [];
@@ -113,7 +125,7 @@ export function registerQuirks(program: Command): void {
       }
       const where = defaultQuirksPath();
       out.push(...wrap(`(the built-in table is embedded in the agent${where ? `; its source is ${where}` : ''})`, WIDTH, ''));
-      process.stdout.write(`${out.join('\n')}\n`);
+      process.stdout.write(textBlock(out));
     });
 
   quirks
@@ -128,12 +140,17 @@ export function registerQuirks(program: Command): void {
       const idsPath = opts.pciIds ?? path.join(path.dirname(file), '..', '..', 'include', 'linux', 'pci_ids.h');
       const symbols = opts.pciIds !== undefined || fs.existsSync(idsPath) ? readDefines(readText(idsPath)) : {};
       const table: QuirkTable = opts.table ? tableFromFile(opts.table) : defaultTable();
+      // A file with no fixup declaration and no reset table is not quirks.c: comparing against it would
+      // report every entry of the table as removed upstream.
+      if (!/\bDECLARE_PCI_FIXUP_|\bpci_dev_reset_methods\s*\[/.test(text)) {
+        throw new CliError(`${file}: does not look like drivers/pci/quirks.c (no DECLARE_PCI_FIXUP_* line, no pci_dev_reset_methods[] table)`);
+      }
       const kernel = readKernelQuirks(text, symbols);
       const diff = diffKernel(table, kernel.quirks, file);
       const counts = { missing: 0, different: 0, removed: 0, moved: 0 };
       for (const i of diff.items) counts[i.kind]++;
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ file, kernelQuirks: kernel.quirks.length, matched: diff.matched, counts, items: diff.items, problems: kernel.problems }, null, 1)}\n`);
+        process.stdout.write(jsonText({ file, kernelQuirks: kernel.quirks.length, matched: diff.matched, counts, items: diff.items, problems: kernel.problems }));
       } else {
         const out: string[] = [];
         const titles = { missing: 'Missing from the table', different: 'Stated differently', removed: 'In the table, not in this file', moved: 'Citation out of date (same quirk, other line)' };
@@ -149,9 +166,14 @@ export function registerQuirks(program: Command): void {
         }
         for (const p of kernel.problems) out.push(...wrap(p, WIDTH, '! ', '  '));
         out.push(
-          `${file}: ${kernel.quirks.length} reset quirks; ${diff.matched} as the table states them; ${counts.missing} missing, ${counts.different} different, ${counts.removed} no longer in the file, ${counts.moved} moved.`,
+          ...wrap(
+            `${file}: ${kernel.quirks.length} reset quirks; ${diff.matched} as the table states them; ${counts.missing} missing, ${counts.different} different, ${counts.removed} no longer in the file, ${counts.moved} moved.`,
+            WIDTH,
+            '',
+            '  ',
+          ),
         );
-        process.stdout.write(`${out.join('\n')}\n`);
+        process.stdout.write(textBlock(out));
       }
       if (counts.missing + counts.different + counts.removed > 0) process.exitCode = EXIT.FAILED;
     });
@@ -159,7 +181,9 @@ export function registerQuirks(program: Command): void {
 
 function loadTables(rootDir: string, files: string[]): { root: Root; table: QuirkTable } {
   const { root } = openRoot(rootDir);
-  return { root, table: loadQuirks(root, { files }).table };
+  const { table, warnings } = loadQuirks(root, { files });
+  for (const w of warnings) process.stderr.write(`pci-reset-agent: WARNING: ${printable(w)}\n`);
+  return { root, table };
 }
 
 function readText(file: string): string {
@@ -176,43 +200,6 @@ function tableFromFile(file: string): QuirkTable {
     return { entries, sources: [{ label: file, entries: entries.length }] };
   } catch (err) {
     throw new CliError((err as Error).message);
-  }
-}
-
-function lintFile(file: string): LintSource {
-  try {
-    const src = readHostTable(file, false);
-    let refused: string | undefined;
-    try {
-      checkModes(file, file, 'table');
-    } catch (err) {
-      if (err instanceof TableRefused) refused = err.message;
-      else throw err;
-    }
-    return { ...src, report: true, refused };
-  } catch (err) {
-    if (err instanceof TableRefused || err instanceof AccessError) throw new CliError(err.message);
-    throw err;
-  }
-}
-
-function lintAdminSources(root: Root): LintSource[] {
-  try {
-    return adminSources(root, false).map((s) => {
-      let refused: string | undefined;
-      if (root.isHostRoot) {
-        try {
-          checkModes(root.resolve(s.label.slice(1)), s.label, 'table');
-        } catch (err) {
-          if (err instanceof TableRefused) refused = err.message;
-          else throw err;
-        }
-      }
-      return { ...s, report: true, refused };
-    });
-  } catch (err) {
-    if (err instanceof TableRefused || err instanceof AccessError) throw new CliError(err.message);
-    throw err;
   }
 }
 
