@@ -118,8 +118,10 @@ for series in ${KERNELS//,/ }; do
 done
 
 # --- 5. Debian kdump-tools: the .deb in a bookworm guest, kdump-tools' own capture image and makedumpfile
-#        (e2e/debian/run.sh; PRA_E2E_DEBIAN=no skips it)
-if [[ ${PRA_E2E_DEBIAN:-yes} != no ]]; then
+#        (e2e/debian/run.sh). Runs with --all or PRA_E2E_DEBIAN=yes: its guest build plus capture is 20-30 min
+#        under TCG and its final form has not yet completed a run on a clean CI machine, so CI's default run
+#        keeps to the fast subset until it has (see docs/kdump.md).
+if [[ ${PRA_E2E_DEBIAN:-$ALL} == yes ]]; then
     log "Debian kdump-tools scenario (e2e/debian/run.sh)"
     drc=0
     PRA_E2E_DIR=$E2E timeout 2400 bash e2e/debian/run.sh || drc=$?
