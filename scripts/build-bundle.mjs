@@ -75,9 +75,6 @@ const koffiRequire = {
 const lazyStart = {
   name: 'lazy-start',
   setup(build) {
-    // child_process: only the kernel-write helper (apply outside --simulate) and footprint spawn anything,
-    // so a static import of it is required on first use too (esbuild reads `spawn` off the module when called).
-    build.onResolve({ filter: /^node:child_process$/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'lazy-builtin' } : undefined));
     build.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'builtin-cjs' } : undefined));
     build.onResolve({ filter: /^(sonic-boom|thread-stream)$/ }, (a) => ({ path: a.path, namespace: 'pino-writer-stub' }));
     build.onResolve({ filter: /^node:child_process$/ }, (a) => (/[/\\]commander[/\\]/.test(a.importer) ? { path: a.path, namespace: 'lazy-builtin' } : undefined));

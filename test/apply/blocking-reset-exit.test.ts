@@ -70,3 +70,30 @@ describe('a reset file that would block', () => {
     expect(kernelSteps.some((s) => /reset: (a FIFO, not a regular file|cannot open reset for writing: no reader)/.test(JSON.stringify(s)))).toBe(true);
   });
 });
+
+describe('kernel writes from the bundle', () => {
+  it('go through the helper process (it starts, and writes "1" to each planned reset file)', () => {
+    const dir = smallTree().write(tmpDir('pra-kwrite-'));
+    const r = spawnSync(process.execPath, ['--max-semi-space-size=1', bundle, 'apply', '--root', dir, '--deadline', '3000', '--ready-timeout', '500', '--no-registers', '--json'], {
+      encoding: 'utf8',
+      timeout: 60000,
+      killSignal: 'SIGKILL',
+      env: { ...process.env, NODE_PATH: '' },
+    });
+    expect(r.signal).toBeNull();
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'run/pci-reset-agent/report.json'), 'utf8')) as ApplyReport;
+    expect(JSON.stringify(report)).not.toMatch(/helper process/);
+    const kernelSteps = report.steps.filter((s) => s.method.startsWith('kernel'));
+    expect(kernelSteps.length).toBeGreaterThan(0);
+    const written: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name === 'reset' && fs.readFileSync(p, 'utf8') === '1') written.push(p);
+      }
+    };
+    walk(path.join(dir, 'sys/devices'));
+    expect(written.length).toBeGreaterThan(0);
+  });
+});

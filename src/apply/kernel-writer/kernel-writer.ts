@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { AccessError } from '../../access/access-error.js';
 import { CHILD_SOURCE } from './child-source.js';
 
@@ -48,6 +49,9 @@ export class KernelWriter {
     if (this.child || this.closed) return;
     let child: ChildProcess;
     try {
+      // child_process is required here, on first use, not imported at load: `apply --simulate` and every
+      // other command start without it (test/packaging/bundle-start.test.ts).
+      const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
       child = spawn(process.execPath, [...CHILD_NODE_FLAGS, '-e', CHILD_SOURCE], {
         // No stdout or stderr: a helper still alive after the agent must hold no pipe a caller waits on
         // for its end of file (the kdump runner's redirections, a shell's $(…)).
