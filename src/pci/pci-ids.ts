@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
+import type { ReadKind } from '../access/bounded-read.js';
 import type { Root } from '../access/root.js';
 
 /**
@@ -11,6 +11,7 @@ export const PCI_IDS_PATHS = ['usr/share/misc/pci.ids', 'usr/share/hwdata/pci.id
 
 /** The database is about 1.4 MB (4 MB unpacked is far beyond any release); larger is not read. */
 const MAX_BYTES = 16 * 1024 * 1024;
+const PCI_IDS: ReadKind = { what: 'PCI ID database', max: MAX_BYTES };
 
 /** Vendor and device names of the vendors asked for. */
 export interface PciNames {
@@ -37,29 +38,12 @@ export function loadPciIds(root: Root, vendors: Iterable<number>): PciNames | nu
 }
 
 function readIds(root: Root, rel: string): string | null {
-  let fd: number;
   try {
-    // Never block on a FIFO, never follow a final link out of what the root resolved.
-    fd = fs.openSync(root.resolve(rel), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_BYTES) return null;
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = fs.readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    const bytes = buf.subarray(0, got);
+    // Through the root's confined, non-blocking, capped read (src/access): never a FIFO, never a link out.
+    const bytes = root.readFile(rel, PCI_IDS);
     return (rel.endsWith('.gz') ? zlib.gunzipSync(bytes, { maxOutputLength: MAX_BYTES }) : bytes).toString('utf8');
   } catch {
     return null;
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
