@@ -8,6 +8,7 @@ import type { Root } from '../access/root.js';
 import { SysfsAccess } from '../access/sysfs.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { CliError } from '../cli/fail.js';
+import { setExitBound } from '../cli/exit-when-done.js';
 import { gatherPlanInputs, type PlanOptions } from '../cli/commands/plan-inputs.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
@@ -98,6 +99,8 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   // not only the resets. In real time the run starts when the process did (bin.ts marks it).
   const t0 = clock.virtual ? clock.now() : (runOrigin() ?? clock.now());
   const startedAt = new Date(Date.now() - (clock.now() - t0)).toISOString();
+  // The report and the log still queued for a pipe are waited for at exit, but not past the deadline.
+  if (!clock.virtual) setExitBound(t0 + opts.deadline);
   // The helper process for kernel writes (kernel-writer/): in a capture kernel started first thing, so
   // its start-up (tens of ms; far more on a loaded single CPU) overlaps the scan instead of delaying the
   // first reset. Elsewhere on first use. A run that fails before the try below kills it here.
