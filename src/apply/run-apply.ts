@@ -42,6 +42,8 @@ export const DEFAULT_DEADLINE_MS = 30000;
  * RRS devices room and still lets a dead function cost only a third of the deadline.
  */
 export const DEFAULT_READY_TIMEOUT_MS = 10000;
+/** What the kernel log's last writes leave of the deadline for the agent to leave (ms). */
+const KMSG_EXIT_MARGIN_MS = 50;
 
 export interface ApplyOptions extends PlanOptions {
   deadline: number;
@@ -101,6 +103,9 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   const startedAt = new Date(Date.now() - (clock.now() - t0)).toISOString();
   // The report and the log still queued for a pipe are waited for at exit, but not past the deadline.
   if (!clock.virtual) setExitBound(t0 + opts.deadline);
+  // How long the kernel log's helper may still be waited for (kmsg-queue.ts): up to the deadline, less
+  // a margin to leave in.
+  const kmsgUntil = t0 + opts.deadline - KMSG_EXIT_MARGIN_MS;
   // The helper process for kernel writes (kernel-writer/): in a capture kernel started first thing, so
   // its start-up (tens of ms; far more on a loaded single CPU) overlaps the scan instead of delaying the
   // first reset. Elsewhere on first use. A run that fails before the try below kills it here.
@@ -193,6 +198,9 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     // Writes still in the kernel: the helper is killed, the kernel finishes them on its own. Their steps
     // are reported failed or abandoned (never ok), and each write is named.
     const inFlight = writer?.close() ?? [];
+    // The steps' events reach the kernel log before the report is made (so what it did not get is in the
+    // report), waiting no longer than the deadline allows.
+    await logs.flush(kmsgUntil);
     if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them`);
     for (const w of inFlight) {
       problems.push(`${w.path}: the write of ${JSON.stringify(w.value)} was still in the kernel after ${w.forMs} ms when the run ended: let go with its helper process, outcome unknown (the kernel may still finish the reset)`);
@@ -249,6 +257,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   } finally {
     writer?.close();
     lock?.release();
+    await logs.flush(kmsgUntil);
     logs.close();
   }
 }
