@@ -52,7 +52,6 @@ describe('kernel log through a helper process (issue 16)', () => {
       const c = q.close();
       expect(c.written + c.dropped).toBe(n);
       expect(c.dropped).toBeGreaterThan(0);
-      expect(c.written).toBeGreaterThan(0);
       expect(await gone(pid)).toBe(true);
     } finally {
       fs.closeSync(fd);
