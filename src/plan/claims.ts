@@ -8,6 +8,11 @@ import type { PlanMethod } from './plan.js';
 export interface Claims {
   own: string[];
   share: string[];
+  /**
+   * The step may write through the kernel (`reset`, `reset_method`, `reset_subordinate`, VFIO): each such
+   * write holds a thread of the kernel-writer helper while the kernel resets (waves.ts counts them).
+   */
+  thread?: boolean;
 }
 
 /** Where functions sit: what the planner's scan and the executor's topology both answer. */
@@ -35,6 +40,15 @@ export function locksUpstreamBridge(method: PlanMethod): boolean {
 }
 
 /**
+ * Whether a step run by `method` (or its bus reset's `reset_subordinate`) may hold a thread for a whole
+ * reset: every write the kernel resets through sleeps in the kernel until the reset is done. The agent's
+ * own FLR / AF FLR / PM reset holds none: its waits are timers.
+ */
+export function holdsThread(method: PlanMethod): boolean {
+  return !RAW_FUNCTION_RESETS.has(method);
+}
+
+/**
  * The claims of a function-level step (target a function, not a bridge being bus-reset): its functions
  * and the target's VFs (an FLR or PM reset of a PF clears VF Enable), owned. Its upstream bridge is
  * owned by a step that resets through the kernel (the kernel locks it, see locksUpstreamBridge), and
@@ -57,7 +71,7 @@ export function functionStepClaims(step: { method: PlanMethod; target: string; f
     }
   }
   for (const s of share) if (own.has(s)) share.delete(s);
-  return { own: [...own], share: [...share] };
+  return { own: [...own], share: [...share], thread: holdsThread(step.method) };
 }
 
 /** Whether two steps may not run at the same time: one owns what the other owns or shares. */

@@ -53,4 +53,10 @@ describe('issue 16 item 3: function resets below one bridge', () => {
     expect(assignWaves([{ own: ['a'], share: ['P'] }, { own: ['b'], share: ['P'] }, { own: ['c', 'P'], share: [] }, { own: ['d'], share: ['P'] }])).toEqual([1, 1, 2, 3]);
     expect(assignWaves([['a', 'P'], ['b', 'P']])).toEqual([1, 2]);
   });
+
+  it('waves: the size caps steps that write through the kernel; the agent\'s own resets fill up to 4 times as many', () => {
+    const raw = Array.from({ length: 10 }, (_, i) => ({ own: [`r${i}`], share: [], thread: false }));
+    const kernel = Array.from({ length: 3 }, (_, i) => ({ own: [`k${i}`], share: [], thread: true }));
+    expect(assignWaves([...kernel, ...raw], 2)).toEqual([1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2]);
+  });
 });
