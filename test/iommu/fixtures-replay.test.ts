@@ -97,7 +97,15 @@ describe('replay of real capture kernels (test/fixtures/iommu)', () => {
         expect(u, `unit ${exp!.unit}`).toBeDefined();
         if (exp!.copied !== undefined) expect(u.tablesCopied).toBe(exp!.copied);
         if (exp!.note) expect(u.notes!.join('\n')).toMatch(exp!.note);
-      } else expect(plain.units).toEqual([]);
+      } else {
+        // No unit: proved from the ACPI tables directory the capture listed (no DMAR/IVRS/IORT/VIOT among its
+        // tables), not from a snapshot that lacks the directory.
+        expect(plain.units).toEqual([]);
+        const listing = fs.readFileSync(path.join(rootDir, 'sys/firmware/acpi/tables/.pra-capture-listing'), 'utf8').split('\n');
+        expect(listing).toContain('APIC');
+        expect(listing.filter((t) => ['DMAR', 'IVRS', 'IORT', 'VIOT'].includes(t))).toEqual([]);
+        expect(plain.evidence.map((e) => e.fact).join('\n')).toMatch(/this machine has no IOMMU/);
+      }
       if (exp!.passthroughBefore !== undefined) {
         // The crashed kernel's identity domains come from its log (old-log.txt); the devices are flagged.
         expect(plain.passthrough.before, JSON.stringify(plain.passthrough)).toBe(exp!.passthroughBefore);
