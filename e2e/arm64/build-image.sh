@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 X=$WORK/unpacked
 mkdir -p "$X"
 for d in "$DEBS"/*.deb; do dpkg-deb -x "$d" "$X"; done
-KVER=$(ls "$X/lib/modules" | head -n 1)
+KVER=$(find "$X/lib/modules" -mindepth 1 -maxdepth 1 -printf "%f\n" | head -n 1)
 [ -f "$X/lib/modules/$KVER/modules.dep" ] || depmod -b "$X" "$KVER"
 ROOT=$(mktemp -d "$WORK/root.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT

@@ -34,6 +34,7 @@ if ! tar -xf "$RUN/nvme.img" -C "$RUN/fx" 2> "$RUN/tar.err"; then
 fi
 echo "ok - arm64: the capture kernel's tree came back ($(find "$RUN/fx/root" | wc -l) entries)"
 node dist/bundle/pci-reset-agent.mjs iommu --root "$RUN/fx/root" --old-log "$RUN/fx/old-log.txt" --no-registers --json > "$RUN/iommu.json" || :
+# shellcheck disable=SC2016 # JavaScript, not shell
 node -e '
 const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const u = j.units.map((x) => `${x.name} case ${x.case} smmu.outcome=${x.smmu?.outcome ?? "-"}`).join("; ");

@@ -95,7 +95,7 @@ function reasonWithText(prefix: string | undefined, digits: string | undefined, 
 export const MESSAGES: MessageSpec[] = [
   {
     name: 'Linux version',
-    checked: { source: 'init/version.c linux_banner (not in the unpacked 6.18.19 subset; unchanged since 2.6)', e2e: ['6.1'] },
+    checked: { source: 'init/version.c linux_banner (not in the unpacked 6.18.19 subset; unchanged since 2.6)', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Linux version ',
     re: /Linux version (\S+)/,
@@ -103,7 +103,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'command line',
-    checked: { source: 'x86 setup_arch() "Command line:", start_kernel() "Kernel command line:" (not in the unpacked subset; unchanged since 2.6)', e2e: ['6.1'] },
+    checked: { source: 'x86 setup_arch() "Command line:", start_kernel() "Kernel command line:" (not in the unpacked subset; unchanged since 2.6)', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Command line: ',
     re: /^(?:Kernel )?[Cc]ommand line: (.*)$/,
@@ -112,7 +112,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // 4.x+: "DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap … ecap …"; 2.6–3.x: "dmar: IOMMU 0: reg_base_addr …".
     name: 'unit register base',
-    checked: { source: '6.18.19 intel/dmar.c:1104 (4.x+); "IOMMU N: reg_base_addr" 2.6–3.x', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/dmar.c:1104 (4.x+); "IOMMU N: reg_base_addr" 2.6–3.x', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: ': reg_base_addr ',
     re: /(?:(dmar\d+)|IOMMU (\d+)): reg_base_addr ([0-9a-f]+) ver/i,
@@ -120,7 +120,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'DRHD base',
-    checked: { source: '6.18.19 intel/dmar.c:534', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/dmar.c:534', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'DRHD base: ',
     re: /DRHD base: (?:0x)?([0-9a-f]+) flags: (?:0x)?([0-9a-f]+)/i,
@@ -129,7 +129,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // intel_iommu_setup(): "DMAR: IOMMU enabled|disabled" (4.x+), "Intel-IOMMU: enabled|disabled" (2.6–3.x).
     name: 'intel_iommu= option',
-    checked: { source: '6.18.19 intel/iommu.c:249 ("Intel-IOMMU: enabled|disabled" 2.6–3.x)', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/iommu.c:249 ("Intel-IOMMU: enabled|disabled" 2.6–3.x)', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'IOMMU enabled',
     re: /(?:\b(?:DMAR|dmar): IOMMU |Intel-IOMMU: )(enabled|disabled)\s*$/,
@@ -138,7 +138,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // Printed at the end of intel_iommu_init() once DMA remapping is set up ("PCI-DMA: " prefix before 3.x).
     name: 'VT-d initialised',
-    checked: { source: '6.18.19 intel/iommu.c:3156 ("PCI-DMA: " prefix before 3.x)', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/iommu.c:3156 ("PCI-DMA: " prefix before 3.x)', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Intel(R) Virtualization Technology for Directed I/O',
     re: /Intel\(R\) Virtualization Technology for Directed I\/O/,
@@ -162,7 +162,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation already enabled',
-    checked: { source: '6.18.19 intel/iommu.c:2138', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/iommu.c:2138', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Translation already enabled - trying to copy translation structures',
     re: /Translation already enabled - trying to copy translation structures/,
@@ -170,7 +170,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation tables copied',
-    checked: { source: '6.18.19 intel/iommu.c:2156', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/iommu.c:2156', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Copied translation tables from previous kernel for ',
     re: /Copied translation tables from previous kernel for (dmar\d+)/,
@@ -178,7 +178,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation table copy failed',
-    checked: { source: '6.18.19 intel/iommu.c:2151', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/iommu.c:2151', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Failed to copy translation tables from previous kernel for ',
     re: /Failed to copy translation tables from previous kernel for (dmar\d+)/,
@@ -194,7 +194,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'IR table copied',
-    checked: { source: '6.18.19 intel/irq_remapping.c:597', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/irq_remapping.c:597', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Copied IR table for ',
     re: /Copied IR table for (dmar\d+) from previous kernel/,
@@ -210,7 +210,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'IRQ remapping enabled',
-    checked: { source: '6.18.19 intel/irq_remapping.c:819', e2e: ['6.1'] },
+    checked: { source: '6.18.19 intel/irq_remapping.c:819', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Enabled IRQ remapping in ',
     re: /Enabled IRQ remapping in (x2apic|xapic) mode/,
@@ -227,7 +227,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // "…trying to copy…" up to 6.17, "…trying to reuse…" since the 6.18 rework.
     name: 'AMD translation already enabled',
-    checked: { source: '6.18.19 amd/init.c:1208 ("reuse"; "copy" up to 6.17)', e2e: ['6.1'] },
+    checked: { source: '6.18.19 amd/init.c:1208 ("reuse"; "copy" up to 6.17)', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Translation is already enabled - trying to ',
     re: /Translation is already enabled - trying to (copy|reuse) translation structures/,
@@ -235,7 +235,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD device table copied',
-    checked: { source: '6.18.19 amd/init.c:2939 ("Reused"; "Copied" up to 6.17)', e2e: ['6.1'] },
+    checked: { source: '6.18.19 amd/init.c:2939 ("Reused"; "Copied" up to 6.17)', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Copied DEV table from previous kernel',
     re: /(Copied|Reused) DEV table from previous kernel/,
@@ -261,7 +261,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD interrupt remapping',
-    checked: { source: '6.18.19 amd/init.c:2289', e2e: ['6.1'] },
+    checked: { source: '6.18.19 amd/init.c:2289', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'AMD-Vi: Interrupt remapping enabled',
     re: /AMD-Vi: Interrupt remapping enabled/,
@@ -281,7 +281,7 @@ export const MESSAGES: MessageSpec[] = [
     // the IVHD). Printed from amd_iommu_init_pci(), i.e. only after early_enable_iommus() set IommuEn on
     // every unit; " SNP" is EFR bit 63 (FEATURE_SNP). 4.x printed "Extended features (0x…):" alone.
     name: 'AMD extended features',
-    checked: { source: '6.18.19 amd/init.c:2272', e2e: ['6.1'] },
+    checked: { source: '6.18.19 amd/init.c:2272', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'AMD-Vi: Extended features (',
     re: /AMD-Vi: Extended features \((0x[0-9a-f]+)(?:, (0x[0-9a-f]+))?\):?(.*)$/i,
@@ -363,7 +363,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'default domain type',
-    checked: { source: '6.18.19 iommu.c:219', e2e: ['6.1'] },
+    checked: { source: '6.18.19 iommu.c:219', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Default domain type: ',
     re: /iommu: Default domain type: (\w+)/,
@@ -371,7 +371,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'fault status',
-    checked: { source: '6.18.19 intel/dmar.c:1949', e2e: [] },
+    checked: { source: '6.18.19 intel/dmar.c:1949', e2e: ['6.12'] },
     decisive: false,
     phrase: 'DRHD: handling fault status reg ',
     re: /DRHD: handling fault status reg ([0-9a-f]+)/i,
@@ -386,7 +386,7 @@ export const MESSAGES: MessageSpec[] = [
     //   5.8+     "DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x… [fault reason 0x06] …"
     //            "DMAR: [DMA Write PASID 0x2] Request device [00:02.0] fault addr 0x… [fault reason 0x05] …"
     name: 'VT-d DMA fault',
-    checked: { source: '6.18.19 intel/dmar.c:1918/1924; older wordings listed above', e2e: [] },
+    checked: { source: '6.18.19 intel/dmar.c:1918/1924; older wordings listed above', e2e: ['6.12'] },
     decisive: false,
     phrase: '] Request device [',
     re: /\[(DMA (?:Read|Write))(?: NO_PASID| PASID (?:0x)?[0-9a-f]+| w\/o PASID| w\/ PASID (?:0x)?[0-9a-f]+)?\] Request device \[(?:0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7])\](?: PASID [0-9a-f]+)? fault addr (?:0x)?([0-9a-f]+)(?:\s*\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*))?/i,
