@@ -81,7 +81,8 @@ export function createApplyLog(options: ApplyLogOptions): ApplyLog {
       options.write(format === 'text' ? formatEventText(line, started) : escapeJsonLine(line));
       if (kmsg === null) return;
       if (queue) {
-        queue.write(kmsgRecord(line));
+        // Written later by the helper, so dmesg stamps it late: the record carries when it happened.
+        queue.write(kmsgRecord(line, monotonicSeconds()));
         return;
       }
       try {
@@ -160,16 +161,20 @@ export function escapeJsonLine(line: string): string {
  * one record's text: escaped JSON holds no newline and no control byte, so nothing after the prefix can
  * read as another line or another priority.
  */
-export function kmsgRecord(line: string): string {
-  const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+export function kmsgRecord(line: string, mono?: number): string {
+  let text = line.endsWith('\n') ? line.slice(0, -1) : line;
   let level = 'info';
   let body = text;
   try {
     const obj = JSON.parse(text) as Record<string, unknown>;
+    if (mono !== undefined) {
+      obj.mono = mono;
+      text = body = JSON.stringify(obj);
+    }
     if (typeof obj.level === 'string') level = obj.level;
     if (Buffer.byteLength(text) + KMSG_PREFIX.length + 4 > KMSG_MAX) {
       const keep: Record<string, unknown> = { truncated: true };
-      for (const k of ['level', 'time', 'event', 'step', 'method', 'target', 'status', 'durationMs', 'bdf', 'error', 'msg']) if (k in obj) keep[k] = obj[k];
+      for (const k of ['level', 'time', 'mono', 'event', 'step', 'method', 'target', 'status', 'durationMs', 'bdf', 'error', 'msg']) if (k in obj) keep[k] = obj[k];
       body = JSON.stringify(keep);
       if (Buffer.byteLength(body) + KMSG_PREFIX.length + 4 > KMSG_MAX) {
         keep.msg = String(keep.msg ?? '').slice(0, 200);
@@ -182,6 +187,15 @@ export function kmsgRecord(line: string): string {
     body = JSON.stringify(text.slice(0, KMSG_MAX - KMSG_PREFIX.length - 8 >> 2));
   }
   return `<${PRIORITY[level] ?? 6}>${KMSG_PREFIX}${escapeJsonLine(body)}\n`;
+}
+
+/**
+ * CLOCK_MONOTONIC in seconds (process.hrtime), µs resolution: the clock /proc/uptime and, within a few
+ * ms, the kernel log's stamps (local_clock()) count from boot on, so a reader can place an event written
+ * to the kernel log late at the time it happened (the e2e does, calibrated on the runner's line).
+ */
+export function monotonicSeconds(): number {
+  return Math.round(Number(process.hrtime.bigint() / 1000n)) / 1e6;
 }
 
 function closeQuietly(fd: number): void {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KMSG_QUEUE_MAX_BYTES, KmsgQueue } from '../../src/apply/kmsg-queue.js';
-import { createApplyLog } from '../../src/apply/log.js';
+import { createApplyLog, kmsgRecord } from '../../src/apply/log.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 
 const record = (i: number, pad = 0): string => `<6>pci-reset-agent: {"event":"step.start","step":${i}${pad ? `,"pad":"${'x'.repeat(pad)}"` : ''}}\n`;
@@ -70,5 +70,12 @@ describe('kernel log through a helper process (issue 16)', () => {
     await l.flush(performance.now() + 60_000);
     expect(l.close()).toEqual({ written: 20, dropped: 0, failed: 0, error: null });
     expect(l.problems).toEqual([]);
+  });
+
+  it('a record handed to the helper carries when the event happened (CLOCK_MONOTONIC), as it may reach dmesg late', () => {
+    const rec = kmsgRecord(`${JSON.stringify({ level: 'info', event: 'step.end', step: 2, msg: 'ok' })}\n`, 12.345678);
+    expect(JSON.parse(rec.slice(rec.indexOf('{')))).toEqual({ level: 'info', event: 'step.end', step: 2, msg: 'ok', mono: 12.345678 });
+    const long = kmsgRecord(JSON.stringify({ level: 'info', event: 'step.start', pad: 'x'.repeat(2000), msg: 'm' }), 3.5);
+    expect(JSON.parse(long.slice(long.indexOf('{')))).toMatchObject({ truncated: true, mono: 3.5 });
   });
 });
