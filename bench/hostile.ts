@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { O_PATH } from '../native-bindings/fs-at.js';
 import { serverTree } from '../src/mock/examples/server.js';
 
 /** The compiled tree (dist/) this module runs from. */
@@ -205,7 +206,7 @@ async function helperCost(runs: number): Promise<{ readyMs: number[]; rssMb: num
     for (let i = 0; i < runs; i++) {
       const w = new KernelWriter();
       const t = performance.now();
-      await w.write(file, '1');
+      await w.write({ fd: fs.openSync(file, O_PATH), path: file }, '1');
       readyMs.push(performance.now() - t);
       rssMb.push(vmHwmMb(w.pid!) ?? NaN);
       w.close();

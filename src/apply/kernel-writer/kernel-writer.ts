@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { AccessError } from '../../access/access-error.js';
 import { CHILD_SOURCE } from './child-source.js';
@@ -6,9 +7,18 @@ import { CHILD_SOURCE } from './child-source.js';
 /** Options for the helper's node: the small heap the agent itself runs with (bin.ts, the kdump runner). */
 const CHILD_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=16'];
 
+/** A file the agent resolved inside the root and checked, held open (O_PATH) for the helper to reopen. */
+export interface WriteTarget {
+  /** The agent's descriptor of the file; the writer owns it from here and closes it when the write is over. */
+  fd: number;
+  /** Its host path, for messages (and the helper's fallback without procfs). */
+  path: string;
+}
+
 interface Request {
   path: string;
   value: string;
+  fd: number;
   /** Clock time (performance.now()) the request was sent. */
   sentAt: number;
   resolve: () => void;
@@ -70,7 +80,7 @@ export class KernelWriter {
       this.requests.delete(m.id);
       this.hold();
       if (m.ok) r.resolve();
-      else r.reject(new AccessError(m.code ?? 'EIO', r.path, m.syscall === 'open' ? 'cannot open for writing' : `write of ${JSON.stringify(r.value)} refused`));
+      else r.reject(new AccessError(m.code ?? 'EIO', r.path, m.code === 'ESTALE' ? (m.message ?? 'not the file checked') : m.syscall === 'open' ? 'cannot open for writing' : `write of ${JSON.stringify(r.value)} refused`));
     });
     const lost = (why: string): void => {
       this.gone ??= why;
@@ -95,21 +105,44 @@ export class KernelWriter {
     else channel?.unref?.();
   }
 
-  /** Write `value` to the file at host path `path`, in the helper. Rejects with AccessError (errno code). */
-  write(path: string, value: string): Promise<void> {
-    if (this.closed) return Promise.reject(new AccessError('ECANCELED', path, 'the run has ended: no new write to the kernel'));
+  /**
+   * Write `value` to the file `target.fd` refers to, in the helper (which reopens that open file, never its
+   * path: see child-source.ts). The writer owns `target.fd` from here. Rejects with AccessError (errno code).
+   */
+  write(target: WriteTarget, value: string): Promise<void> {
+    const { fd, path } = target;
+    if (this.closed) {
+      closeQuietly(fd);
+      return Promise.reject(new AccessError('ECANCELED', path, 'the run has ended: no new write to the kernel'));
+    }
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (err) {
+      closeQuietly(fd);
+      return Promise.reject(AccessError.from(err, path, 'cannot stat before the write'));
+    }
     this.start();
     const child = this.child;
-    if (!child) return Promise.reject(new AccessError('EIO', path, this.gone ?? 'no helper process'));
+    if (!child) {
+      closeQuietly(fd);
+      return Promise.reject(new AccessError('EIO', path, this.gone ?? 'no helper process'));
+    }
     return new Promise<void>((resolve, reject) => {
       const id = this.nextId++;
-      this.requests.set(id, { path, value, sentAt: performance.now(), resolve, reject });
+      // The fd stays open until the answer: the helper reopens it through /proc/PID/fd/FD.
+      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A): void => {
+        closeQuietly(fd);
+        f(...a);
+      };
+      this.requests.set(id, { path, value, fd, sentAt: performance.now(), resolve: settle(resolve), reject: settle(reject) });
       this.hold();
-      child.send({ id, path, value }, (err) => {
+      child.send({ id, pid: process.pid, fd, dev: String(st.dev), ino: String(st.ino), path, value }, (err) => {
         if (!err) return;
+        const r = this.requests.get(id);
         this.requests.delete(id);
         this.hold();
-        reject(new AccessError('EIO', path, `cannot hand the write to the helper process: ${err.message}`));
+        r?.reject(new AccessError('EIO', path, `cannot hand the write to the helper process: ${err.message}`));
       });
     });
   }
@@ -137,6 +170,8 @@ export class KernelWriter {
     this.closed = true;
     const child = this.child;
     this.child = null;
+    // The helper has its own open of each file (or never gets one now): the agent's descriptors go.
+    for (const r of this.requests.values()) closeQuietly(r.fd);
     this.requests.clear();
     if (child) {
       child.removeAllListeners('exit');
@@ -153,5 +188,13 @@ export class KernelWriter {
       }
     }
     return left;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
   }
 }
