@@ -177,7 +177,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       if (plan.steps.some(usesKernelWrites)) writer!.start();
       access = sysfs;
       let backend: Promise<VfioBackend> | null = null;
-      vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root)));
+      vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root, writer!)));
     }
     const result = await executePlan(plan, {
       access,

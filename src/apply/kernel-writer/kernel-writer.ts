@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { AccessError } from '../../access/access-error.js';
 import { CHILD_SOURCE } from './child-source.js';
+import { IOCTL_CHILD_SOURCE } from './ioctl-child-source.js';
 
 /** Options for the helper's node: the small heap the agent itself runs with (bin.ts, the kdump runner). */
 const CHILD_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=16'];
@@ -23,6 +24,23 @@ interface Request {
   sentAt: number;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** One ioctl that may sleep in the kernel for a whole reset, made by a one-shot helper (ioctl-child-source.ts). */
+export interface IoctlRequest {
+  /** Where koffi is, for the helper to require (its package, or the bundle's koffi.node). */
+  koffi: string;
+  /**
+   * The descriptor the ioctl is made on (a VFIO device fd). Stays the caller's: the helper gets its own
+   * copy as it starts (its stdio array), so the caller may close it as soon as this call has returned.
+   */
+  fd: number;
+  /** Group fds a hot reset proves ownership of, in order; the caller's, like `fd`. */
+  groups: number[];
+  request: number;
+  /** For messages and the report: `vfio 0000:01:00.0`, `VFIO_DEVICE_RESET`. */
+  label: string;
+  what: string;
 }
 
 /** A write still inside the helper when the agent stopped waiting for it. */
@@ -49,6 +67,8 @@ export interface WriteInFlight {
 export class KernelWriter {
   private child: ChildProcess | null = null;
   private readonly requests = new Map<number, Request>();
+  /** One-shot ioctl helpers still running, with what they do. */
+  private readonly oneShots = new Map<ChildProcess, { label: string; what: string; sentAt: number }>();
   private nextId = 1;
   private closed = false;
   /** Why the helper is gone, once it is (it exited, or could not start). */
@@ -147,10 +167,56 @@ export class KernelWriter {
     });
   }
 
+  /**
+   * An ioctl that may block in the kernel (VFIO_DEVICE_RESET sleeps in pci_try_reset_function() as a `reset`
+   * write does), made by a helper process of its own that inherits the descriptors through its stdio array
+   * (a VFIO device fd is an anonymous inode: it cannot be reopened through procfs, only inherited). Resolves with the ioctl's return value and errno; rejects (AccessError, EIO) when the helper
+   * cannot run it. One helper per ioctl: VFIO steps are rare (a function bound to vfio-pci).
+   */
+  ioctl(req: IoctlRequest): Promise<{ ret: number; errno: number }> {
+    const fds = [req.fd, ...req.groups];
+    if (this.closed) {
+      return Promise.reject(new AccessError('ECANCELED', req.label, `the run has ended: no ${req.what}`));
+    }
+    let child: ChildProcess;
+    try {
+      const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+      child = spawn(process.execPath, [...CHILD_NODE_FLAGS, '-e', IOCTL_CHILD_SOURCE], {
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc', ...fds],
+        serialization: 'json',
+      });
+    } catch (err) {
+      return Promise.reject(new AccessError('EIO', req.label, `cannot start the helper process for ${req.what}: ${(err as Error).message}`));
+    }
+    this.oneShots.set(child, { label: req.label, what: req.what, sentAt: performance.now() });
+    child.unref();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.oneShots.delete(child);
+      };
+      child.once('message', (m: { ret?: number; errno?: number; error?: string }) => {
+        done();
+        if (typeof m.ret === 'number') resolve({ ret: m.ret, errno: m.errno ?? 0 });
+        else reject(new AccessError('EIO', req.label, `${req.what}: the helper process could not make the call: ${m.error ?? 'no answer'}`));
+      });
+      child.once('exit', (code, signal) => {
+        if (!this.oneShots.has(child)) return;
+        done();
+        reject(new AccessError('EIO', req.label, `${req.what}: the helper process ended (${signal ?? `status ${code}`}) without an answer; whether the kernel did it is unknown`));
+      });
+      child.send({ koffi: req.koffi, request: req.request, groups: req.groups.length }, (err) => {
+        if (err) reject(new AccessError('EIO', req.label, `cannot hand ${req.what} to the helper process: ${err.message}`));
+      });
+    });
+  }
+
   /** Writes sent and not answered yet. */
   inFlight(): WriteInFlight[] {
     const now = performance.now();
-    return [...this.requests.values()].map((r) => ({ path: r.path, value: r.value, forMs: Math.round(now - r.sentAt) }));
+    return [
+      ...[...this.requests.values()].map((r) => ({ path: r.path, value: r.value, forMs: Math.round(now - r.sentAt) })),
+      ...[...this.oneShots.values()].map((o) => ({ path: o.label, value: o.what, forMs: Math.round(now - o.sentAt) })),
+    ];
   }
 
   /** The helper's process id while it runs (tests, the bench). */
@@ -170,6 +236,17 @@ export class KernelWriter {
     this.closed = true;
     const child = this.child;
     this.child = null;
+    for (const c of this.oneShots.keys()) {
+      c.removeAllListeners('exit');
+      c.removeAllListeners('message');
+      try {
+        c.kill('SIGKILL');
+        c.disconnect();
+      } catch {
+        // already gone
+      }
+    }
+    this.oneShots.clear();
     // The helper has its own open of each file (or never gets one now): the agent's descriptors go.
     for (const r of this.requests.values()) closeQuietly(r.fd);
     this.requests.clear();
