@@ -113,6 +113,7 @@ export function buildBundle(dir: string): string {
  */
 export async function benchOverhead(sizes = [250, 5000], runs = 3): Promise<string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pra-bench-overhead-'));
+  const loadAtStart = os.loadavg().map((x) => x.toFixed(2)).join(', ');
   try {
     const bundle = buildBundle(path.join(work, 'bundle'));
     const builds: { name: string; file: string }[] = [{ name: 'this build', file: bundle }];
@@ -142,7 +143,7 @@ export async function benchOverhead(sizes = [250, 5000], runs = 3): Promise<stri
       }
     }
     return [
-      `Load average when the section started: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}; when it ended: see the line after the profiles.`,
+      `Load average (1, 5, 15 min) when the section started: ${loadAtStart}; when it ended: see the line after the profiles.`,
       '',
       '| functions | machine | build | steps / waves | critical path (ms) | wall (ms) | simulator load (ms, excluded) | to `apply.start` (ms) | execution − critical path (ms) | exit (ms) | **overhead (ms)** | overhead ÷ critical path | target 10 % + 200 ms | CPU user+sys (ms) | peak RSS | runs |',
       '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
