@@ -112,11 +112,18 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const stepOf = new Map<string, PlanStep>();
   for (const s of plan.steps) for (const f of s.functions) stepOf.set(f, s);
   const leftOut = new Map([...plan.unresettable, ...plan.excluded].map((e) => [e.bdf, e.reason]));
+  // kdump-tools boots the capture kernel into the root file system (kdump-config passes
+  // systemd.unit=kdump-tools-dump.service; that unit keeps systemd's default dependencies, so it starts
+  // after sysinit.target, i.e. after systemd-udev-trigger.service has loaded drivers from the root's
+  // /lib/modules). A module the image lacks still binds there, before the dump is saved. kdump-utils
+  // (dracut) saves the dump from the initramfs: only the image's modules bind.
+  const bootsRoot = setup.tool === 'kdump-tools';
   const devices = input.scan.devices.map((d) =>
     judge(d, {
       root,
       image,
       firstKernel,
+      bootsRoot,
       disabled,
       nousb: cmdWords.has('usbcore.nousb'),
       agentIn,
@@ -130,7 +137,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const keeps = devices.filter((d) => d.verdict === 'keeps-dma');
   if (keeps.length) findings.push(`${keeps.length} function${keeps.length === 1 ? '' : 's'} will keep doing DMA in the capture kernel: ${keeps.map((d) => d.bdf).join(', ')}`);
   const unsure = devices.filter((d) => d.verdict === 'driver' && !d.driverStops);
-  if (unsure.length) warnings.push(`${unsure.length} function${unsure.length === 1 ? '' : 's'} get${unsure.length === 1 ? 's' : ''} a driver in the capture kernel that is not known to reset the device at probe: ${unsure.map((d) => `${d.bdf} (${d.imageModules[0] ?? d.builtinModules[0]})`).join(', ')}`);
+  if (unsure.length) warnings.push(`${unsure.length} function${unsure.length === 1 ? '' : 's'} get${unsure.length === 1 ? 's' : ''} a driver in the capture kernel that is not known to reset the device at probe: ${unsure.map((d) => `${d.bdf} (${d.imageModules[0] ?? d.builtinModules[0] ?? d.rootModules[0]})`).join(', ')}`);
   if (!setup.cmdline) warnings.push('the capture kernel\'s command line is unknown (no kdump tooling found; give it with --kdump-cmdline)');
 
   timings.total = ms(performance.now() - t0);
@@ -172,6 +179,8 @@ interface JudgeContext {
   root: Root;
   image: ImageSummary | null;
   firstKernel: FirstKernelModules;
+  /** The capture kernel mounts the root file system and its udev loads the root's modules (kdump-tools). */
+  bootsRoot: boolean;
   disabled: Set<string>;
   nousb: boolean;
   agentIn: boolean;
@@ -197,6 +206,7 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
     builtinModules: [],
     firstKernelModules: modalias ? [...ctx.firstKernel.aliases.match(modalias), ...ctx.firstKernel.builtin.match(modalias)] : [],
     disabledModules: [],
+    rootModules: [],
     verdict: 'unknown',
     reason: '',
     agentStep: null,
@@ -206,10 +216,12 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
     const off = (m: string): boolean => ctx.disabled.has(m) || (ctx.nousb && USB_HCD_MODULES.has(m));
     const inImage = ctx.image.aliases.match(modalias).filter((m) => ctx.image!.modules.has(m));
     const builtin = ctx.image.builtinAliases.match(modalias);
-    dev.disabledModules = [...inImage, ...builtin].filter(off);
+    const fromRoot = ctx.bootsRoot ? ctx.firstKernel.aliases.match(modalias).filter((m) => !inImage.includes(m)) : [];
+    dev.disabledModules = [...new Set([...inImage, ...builtin, ...fromRoot].filter(off))];
     dev.imageModules = inImage.filter((m) => !off(m));
     dev.builtinModules = builtin.filter((m) => !off(m));
-    dev.capture = dev.imageModules.length ? 'image' : dev.builtinModules.length ? 'builtin' : 'none';
+    if (!dev.imageModules.length && !dev.builtinModules.length) dev.rootModules = fromRoot.filter((m) => !off(m));
+    dev.capture = dev.imageModules.length ? 'image' : dev.builtinModules.length ? 'builtin' : dev.rootModules.length ? 'root' : 'none';
   }
   const set = (verdict: AuditVerdict, reason: string): AuditDevice => {
     dev.verdict = verdict;
@@ -231,10 +243,14 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
   if (d.command !== null && (d.command & 0x4) === 0 && d.driver === null) return set('harmless', 'Bus Master is off (Command register) and no driver is bound: it cannot start DMA');
   if (ctx.case1) return set('harmless', 'predicted IOMMU case 1: stray DMA lands in the crashed kernel\'s memory, not the capture kernel\'s');
   // 3. Its driver in the capture kernel.
-  const binding = dev.imageModules[0] ?? dev.builtinModules[0];
+  const binding = dev.imageModules[0] ?? dev.builtinModules[0] ?? dev.rootModules[0];
   if (binding) {
     const known = stoppingDriver(binding);
-    const where = dev.imageModules.length ? 'in the image' : 'built into the kernel';
+    const where = dev.imageModules.length
+      ? 'in the image'
+      : dev.builtinModules.length
+        ? 'built into the kernel'
+        : 'not in the image: loaded from the root file system after switch_root, so the device runs unchecked until then';
     const why = ctx.step && !ctx.agentIn ? ' (the agent would reset it but is not in the image)' : ctx.leftOut ? ` (the agent leaves it: ${ctx.leftOut})` : '';
     if (known) {
       dev.driverStops = { module: known.module, kind: known.kind, what: known.what, source: known.source };

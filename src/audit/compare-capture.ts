@@ -38,7 +38,7 @@ export function compareWithCapture(audit: AuditReport, reality: CaptureReality):
   const out: Comparison[] = [];
   for (const d of audit.devices) {
     const driver = reality.drivers[d.bdf] ?? null;
-    const expectModules = [...d.imageModules, ...d.builtinModules];
+    const expectModules = [...d.imageModules, ...d.builtinModules, ...(d.rootModules ?? [])];
     const predicted = d.verdict === 'agent' ? `agent step ${d.agentStep?.id}` : d.verdict === 'driver' ? `driver ${expectModules[0]}` : d.verdict;
     const reset = resetBy.get(d.bdf);
     const add = (ok: boolean, actual: string, why: string): void => {
@@ -58,11 +58,26 @@ export function compareWithCapture(audit: AuditReport, reality: CaptureReality):
       add(false, `driver ${driver}`, 'predicted no driver in the capture kernel, but one bound');
       continue;
     }
-    if ((d.capture === 'image' || d.capture === 'builtin') && (driver === null || !expectModules.some((m) => same(m, driver)))) {
+    if ((d.capture === 'image' || d.capture === 'builtin' || d.capture === 'root') && (driver === null || !expectModules.some((m) => same(m, driver)))) {
       add(false, driver === null ? 'no driver' : `driver ${driver}`, driver === null ? `predicted ${expectModules.join('/')} to bind; nothing did` : `predicted ${expectModules.join('/')}; ${driver} bound`);
       continue;
     }
     add(true, reset ? `reset by ${reset}${driver ? `, then driver ${driver}` : ''}` : driver ? `driver ${driver}` : 'no driver', 'as predicted');
   }
+  return out;
+}
+
+/**
+ * The harness's record of drivers per function, one `<bdf> [<driver>]` line each (the basename of
+ * `sys/bus/pci/devices/<bdf>/driver`, empty when none), as e2e/debian writes it in both kernels.
+ */
+export function parseDriverList(text: string, file: string): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const m = /^([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])(?: +(\S+))? *$/.exec(line);
+    if (!m) throw new Error(`${file}:${i + 1}: expected "<bdf> [<driver>]", got ${JSON.stringify(line.slice(0, 80))}`);
+    out[m[1]!] = m[2] ?? null;
+  });
   return out;
 }

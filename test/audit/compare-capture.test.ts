@@ -5,7 +5,7 @@ import { compareWithCapture } from '../../src/audit/compare-capture.js';
 
 const dev = (bdf: string, over: Partial<AuditDevice>): AuditDevice => ({
   bdf, vendor: '8086', device: '0000', class: '020000', description: 'Ethernet controller', modalias: null, modaliasSource: null, driverNow: null,
-  capture: 'none', imageModules: [], builtinModules: [], firstKernelModules: [], disabledModules: [], verdict: 'keeps-dma', reason: '', agentStep: null, driverStops: null, ...over,
+  capture: 'none', imageModules: [], builtinModules: [], firstKernelModules: [], disabledModules: [], rootModules: [], verdict: 'keeps-dma', reason: '', agentStep: null, driverStops: null, ...over,
 });
 
 const audit = (devices: AuditDevice[]): AuditReport => ({ devices } as unknown as AuditReport);

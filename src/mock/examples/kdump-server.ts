@@ -62,7 +62,9 @@ export function kdumpImage(): Uint8Array {
 }
 
 export function kdumpServerTree(): MockTree {
-  // The Radeon is bound to amdgpu in the first kernel (Bus Master on): it is a DMA master.
+  // The Radeon is bound to amdgpu in the first kernel (Bus Master on): it is a DMA master. The admin keeps
+  // amdgpu out of the capture kernel (modprobe.blacklist=, the usual hand-made fix for a GPU driver hanging
+  // kdump); without it, kdump-tools' capture kernel would load amdgpu from the root file system.
   const fns = serverFunctions().map((f): MockFunction => (f.bdf === '0000:08:00.0' ? { ...f, driver: 'amdgpu' } : f));
   const hostDir = `lib/modules/${KDUMP_RELEASE}`;
   return new MockTree()
@@ -71,7 +73,7 @@ export function kdumpServerTree(): MockTree {
     .file('proc/sys/kernel/osrelease', `${KDUMP_RELEASE}\n`)
     .file('sys/kernel/kexec_crash_size', '536870912\n')
     .file('sys/kernel/kexec_crash_loaded', '1\n')
-    .file('etc/default/kdump-tools', 'USE_KDUMP=1\nKDUMP_KERNEL=/var/lib/kdump/vmlinuz\nKDUMP_INITRD=/var/lib/kdump/initrd.img\nKDUMP_COREDIR="/var/crash"\n#KDUMP_CMDLINE_APPEND="reset_devices systemd.unit=kdump-tools-dump.service nr_cpus=1 irqpoll usbcore.nousb"\n')
+    .file('etc/default/kdump-tools', 'USE_KDUMP=1\nKDUMP_KERNEL=/var/lib/kdump/vmlinuz\nKDUMP_INITRD=/var/lib/kdump/initrd.img\nKDUMP_COREDIR="/var/crash"\nKDUMP_CMDLINE_APPEND="reset_devices systemd.unit=kdump-tools-dump.service nr_cpus=1 irqpoll usbcore.nousb modprobe.blacklist=amdgpu"\n')
     .file(`var/lib/kdump/initrd.img-${KDUMP_RELEASE}`, kdumpImage())
     .link('var/lib/kdump/initrd.img', `initrd.img-${KDUMP_RELEASE}`)
     .file(`${hostDir}/modules.alias`, aliasFile(Object.keys(ALIASES), ALIASES))
