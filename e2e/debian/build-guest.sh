@@ -71,14 +71,14 @@ grep -q '^apt install kdump-tools ' "$OUT/install-steps.sh" || { echo "build-gue
     echo 'cd /tmp'
     grep -v -e '^#' -e '^kdump-config reload' -e '^pci-reset-agent footprint' "$OUT/install-steps.sh"
 } > "$OUT/in/install-steps.sh"
-mkdir -p "$OUT/in/shims"
-cat > "$OUT/in/shims/uname" << 'SHIM'
+mkdir -p "$OUT/in/pra-e2e-shims"
+cat > "$OUT/in/pra-e2e-shims/uname" << 'SHIM'
 #!/bin/sh
 # e2e chroot stand-in: the guest's kernel release for `uname -r`, the host's uname otherwise.
 [ "$*" = -r ] && exec ls /lib/modules
 exec /bin/uname "$@"
 SHIM
-chmod 0755 "$OUT/in/shims/uname"
+chmod 0755 "$OUT/in/pra-e2e-shims/uname"
 # apt asks before installing anything beyond what the line names; a chroot has no one to answer.
 echo 'APT::Get::Assume-Yes "true";' > "$OUT/in/90pra-e2e-assume-yes"
 log "mmdebstrap bookworm ($PKGS)"
@@ -94,7 +94,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook='echo pra-guest > "$1/etc/hostname"; echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" > "$1/etc/fstab"' \
     --customize-hook='chroot "$1" passwd -d root' \
     --customize-hook="copy-in $OUT/in/$(basename "$NODEDEB") $OUT/in/$(basename "$DEB") $OUT/in/install-steps.sh /tmp" \
-    --customize-hook="copy-in $OUT/in/shims /root/pra-e2e-shims" \
+    --customize-hook="copy-in $OUT/in/pra-e2e-shims /root" \
     --customize-hook="copy-in $OUT/in/90pra-e2e-assume-yes /etc/apt/apt.conf.d" \
     --customize-hook='chroot "$1" dpkg -i /tmp/nodejs_*.deb > "$1/root/dpkg-i.log" 2>&1' \
     --customize-hook="copy-in $(dirname "$0")/guest/. /" \
