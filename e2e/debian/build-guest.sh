@@ -96,7 +96,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook="copy-in $OUT/in/$(basename "$NODEDEB") $OUT/in/$(basename "$DEB") $OUT/in/install-steps.sh /tmp" \
     --customize-hook="copy-in $OUT/in/pra-e2e-shims /root" \
     --customize-hook="copy-in $OUT/in/90pra-e2e-assume-yes /etc/apt/apt.conf.d" \
-    --customize-hook='chroot "$1" dpkg -i /tmp/nodejs_*.deb > "$1/root/dpkg-i.log" 2>&1' \
+    --customize-hook='chroot "$1" sh -c "dpkg -i /tmp/nodejs_*.deb" > "$1/root/dpkg-i.log" 2>&1' \
     --customize-hook="copy-in $(dirname "$0")/guest/. /" \
     --customize-hook='chroot "$1" systemctl enable pra-e2e.service' \
     --customize-hook='chroot "$1" sh /tmp/install-steps.sh > "$1/root/kdump-initrd.log" 2>&1 || { tail -n 30 "$1/root/kdump-initrd.log"; exit 1; }' \
