@@ -165,6 +165,14 @@ check("makedumpfile reads the dump back: the crashed kernel's log comes out of i
   return `${log.split('\n').length} lines, ends with the sysrq crash`;
 });
 
+check("`pci-reset-agent footprint`, the last install step of docs/kdump.md, as written in the guest's first kernel", () => {
+  const status = read(path.join(pra, 'first-kernel/footprint.status')).trim();
+  const text = read(path.join(pra, 'first-kernel/footprint.txt'));
+  if (status !== '0') fail(`status ${status || 'missing'}: ${text.slice(0, 300)}`);
+  if (!/initrd\.img-/.test(text)) fail(`does not name the kdump image: ${text.slice(0, 300)}`);
+  return text.split('\n').find((l) => /crashkernel/i.test(l))?.trim() ?? text.split('\n')[0];
+});
+
 // Issue 17: the audit run in the first kernel (before the crash) against what the capture kernel did,
 // function by function (src/audit/compare-capture.ts, bundled here on the fly: the check runs the
 // project's own comparison, not a copy).
