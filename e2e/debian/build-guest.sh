@@ -79,8 +79,9 @@ cat > "$OUT/in/pra-e2e-shims/uname" << 'SHIM'
 exec /bin/uname "$@"
 SHIM
 chmod 0755 "$OUT/in/pra-e2e-shims/uname"
-# apt asks before installing anything beyond what the line names; a chroot has no one to answer.
-echo 'APT::Get::Assume-Yes "true";' > "$OUT/in/90pra-e2e-assume-yes"
+# apt asks before installing anything beyond what the line names; a chroot has no one to answer. The
+# guest's own /etc/pci-reset-agent/kdump.conf (e2e/debian/guest/) is there before the package: keep it.
+printf '%s\n' 'APT::Get::Assume-Yes "true";' 'Dpkg::Options { "--force-confold"; };' > "$OUT/in/90pra-e2e-assume-yes"
 log "mmdebstrap bookworm ($PKGS)"
 cp "$DEB" "$NODEDEB" "$OUT/in/"
 # kdump-tools: enable it, keep 256M for the capture kernel (on the command line QEMU gives), and let the

@@ -45,7 +45,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook='echo pra-guest > "$1/etc/hostname"; echo "/dev/vda / ext4 rw,errors=remount-ro 0 1" > "$1/etc/fstab"' \
     --customize-hook='chroot "$1" passwd -d root' \
     --customize-hook="copy-in $OUT/in/$(basename "$NODEDEB") $OUT/in/$(basename "$DEB") /tmp" \
-    --customize-hook='chroot "$1" sh -c "dpkg -i /tmp/nodejs_*.deb && dpkg -i /tmp/pci-reset-agent_*.deb" > "$1/root/dpkg-i.log" 2>&1' \
+    --customize-hook='chroot "$1" sh -c "dpkg -i /tmp/nodejs_*.deb && dpkg -i --force-confold /tmp/pci-reset-agent_*.deb" > "$1/root/dpkg-i.log" 2>&1' \
     --customize-hook="copy-in $HERE/guest/. /" \
     --customize-hook='chroot "$1" systemctl enable pra-e2e-dracut.service pra-e2e-dracut-capture.service' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" dracut -f "/boot/initrd.img-$KVER" "$KVER" > "$1/root/dracut-initrd.log" 2>&1' \
