@@ -8,7 +8,7 @@
 #   `npm run test:e2e -- --all`: the whole IOMMU matrix (issue 13) on two kernel generations, bookworm's
 #   6.1 and the 6.12 series the same package source carries, each capture kernel's evidence saved as a
 #   fixture under $PRA_E2E_FIXTURES (default .e2e/fixtures; test/fixtures/iommu to refresh the repo's).
-# Env: PRA_E2E_SCENARIOS (default, the fast subset: plain,kdump,kdump-strict — see docs/iommu.md for why),
+# Env: PRA_E2E_SCENARIOS (default, the fast subset: plain,kdump,kdump-strict,capture-vtd-off — see docs/kdump.md for why),
 #      PRA_E2E_KERNELS (6.1 and/or 6.12; default 6.1, --all both), PRA_E2E_CRASHKERNEL (default 256M),
 #      PRA_E2E_ACCEL (tcg|kvm, default: kvm only where it can boot a stock kernel), PRA_E2E_DIR (default .e2e)
 # Skips (status 0, reason printed) only when QEMU cannot run at all. Whole run bounded by `timeout`.
@@ -23,8 +23,8 @@ if [[ $ALL == yes ]]; then
     KERNELS=${PRA_E2E_KERNELS:-6.1,6.12}
     DRIVER_TIMEOUT=2400
 else
-    DRIVER_TIMEOUT=900
-    SCENARIOS=${PRA_E2E_SCENARIOS:-plain,kdump,kdump-strict}
+    DRIVER_TIMEOUT=1200
+    SCENARIOS=${PRA_E2E_SCENARIOS:-plain,kdump,kdump-strict,capture-vtd-off}
     KERNELS=${PRA_E2E_KERNELS:-6.1}
 fi
 E2E=${PRA_E2E_DIR:-$PROJECT/.e2e}

@@ -51,6 +51,7 @@ export function capture(root: Root, access: PciAccess, outDir: string): CaptureS
   for (const p of access.listProblems()) w.warn(p);
   captureGroups(root, w);
   captureIommuClass(root, w);
+  captureAcpiTablesDir(root, w);
   for (const rel of MACHINE_FILES) {
     const data = w.attempt(rel, () => (!root.exists(rel) ? null : rel.includes('/acpi/tables/') ? root.readAcpiTable(rel) : root.readFile(rel, rel.startsWith('proc/') ? PROC_FILE : SMALL_FILE)));
     if (data) w.put(rel, data);
@@ -64,6 +65,25 @@ export function capture(root: Root, access: PciAccess, outDir: string): CaptureS
     if (kmsg.text !== '') w.put('dev/kmsg', `${kmsg.text}\n`);
   }
   return { functions, files: w.files, warnings: w.warnings };
+}
+
+/** Where the snapshot says which ACPI tables the source's directory held (see captureAcpiTablesDir). */
+export const ACPI_TABLES_LISTING = 'sys/firmware/acpi/tables/.pra-capture-listing';
+
+/**
+ * Record that sys/firmware/acpi/tables exists, with the names it held. Only the IOMMU tables are copied,
+ * so on a machine without an IOMMU the snapshot's directory would be empty, which git does not keep and a
+ * replay then reads as "no ACPI tables at all" (the verdict's "whether the machine has an IOMMU is not
+ * established"). The listing file keeps the directory, and the names prove the absence of DMAR/IVRS/IORT/VIOT
+ * was read from a real listing, not inferred from a snapshot that never looked.
+ */
+function captureAcpiTablesDir(root: Root, w: SnapshotWriter): void {
+  const dir = 'sys/firmware/acpi/tables';
+  if (!root.exists(dir)) return;
+  const names = w.attempt(dir, () => root.list(dir));
+  if (!names) return;
+  w.mkdir(dir);
+  w.put(ACPI_TABLES_LISTING, `${[...names].sort().join('\n')}\n`, 0o444);
 }
 
 function captureFunction(access: PciAccess, bdf: string, dir: string, w: SnapshotWriter): boolean {

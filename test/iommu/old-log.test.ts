@@ -35,11 +35,11 @@ describe('the crashed kernel\'s log', () => {
   });
 
   it('is bounded by a timeout; partial output is kept', async () => {
-    const { root, bin } = setup('echo "[ 0.0] Linux version 6.1.0 (x)"; sleep 5');
-    const t = Date.now();
-    const r = await readOldLog(root, { pathEnv: bin, anyRoot: true, timeoutMs: 300 });
-    expect(Date.now() - t).toBeLessThan(4000);
-    expect(r?.problems[0]).toMatch(/killed after \d+ ms \(timeout 300 ms\)/);
+    // The fake never exits by itself (sleep 600), so returning at all proves the bound; no wall-clock assertion
+    // (a loaded machine makes those flaky). 2 s leaves a loaded host time to run the echo before the kill.
+    const { root, bin } = setup('echo "[ 0.0] Linux version 6.1.0 (x)"; exec sleep 600');
+    const r = await readOldLog(root, { pathEnv: bin, anyRoot: true, timeoutMs: 2000 });
+    expect(r?.problems[0]).toMatch(/killed after \d+ ms \(timeout 2000 ms\)/);
     expect(r?.text).toContain('Linux version');
   });
 

@@ -23,6 +23,9 @@ const FILES: Array<[string, 'sh' | 'bash']> = [
   ['e2e/lib/build-images.sh', 'bash'],
   ['e2e/lib/dracut-shim.sh', 'bash'],
   ['e2e/footprint.sh', 'bash'],
+  ['e2e/arm64/init', 'sh'],
+  ['e2e/arm64/run.sh', 'bash'],
+  ['e2e/arm64/build-image.sh', 'bash'],
 ];
 
 // .ci/run installs shellcheck; elsewhere the test says why it did not run.

@@ -56,9 +56,18 @@ export interface Fault {
   reason: string | null;
 }
 
+/** The Debian kernels the QEMU e2e matrix boots (fixture directories end in `-<label>`). */
+export type E2eKernel = '6.1' | '6.12';
+
 export interface MessageSpec {
   /** Name used in problems about cut lines. */
   name: string;
+  /**
+   * Where the wording was checked: `source`, the kernel source read (Linux 6.18.19 file:line, or the range of
+   * older versions); `e2e`, the Debian kernels whose real logs in test/fixtures/iommu/*-<label> print it.
+   * test/iommu/message-table.test.ts holds `e2e` to the fixtures and docs/iommu.md's per-kernel table to both.
+   */
+  checked: { source: string; e2e: readonly E2eKernel[] };
   /** A cut line of this message changes the verdict (its absence or content is evidence). */
   decisive: boolean;
   /** The literal start of the message, used to recognise a line cut part-way through it. */
@@ -86,6 +95,7 @@ function reasonWithText(prefix: string | undefined, digits: string | undefined, 
 export const MESSAGES: MessageSpec[] = [
   {
     name: 'Linux version',
+    checked: { source: 'init/version.c linux_banner (not in the unpacked 6.18.19 subset; unchanged since 2.6)', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Linux version ',
     re: /Linux version (\S+)/,
@@ -93,6 +103,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'command line',
+    checked: { source: 'x86 setup_arch() "Command line:", start_kernel() "Kernel command line:" (not in the unpacked subset; unchanged since 2.6)', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Command line: ',
     re: /^(?:Kernel )?[Cc]ommand line: (.*)$/,
@@ -101,6 +112,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // 4.x+: "DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap … ecap …"; 2.6–3.x: "dmar: IOMMU 0: reg_base_addr …".
     name: 'unit register base',
+    checked: { source: '6.18.19 intel/dmar.c:1104 (4.x+); "IOMMU N: reg_base_addr" 2.6–3.x', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: ': reg_base_addr ',
     re: /(?:(dmar\d+)|IOMMU (\d+)): reg_base_addr ([0-9a-f]+) ver/i,
@@ -108,6 +120,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'DRHD base',
+    checked: { source: '6.18.19 intel/dmar.c:534', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'DRHD base: ',
     re: /DRHD base: (?:0x)?([0-9a-f]+) flags: (?:0x)?([0-9a-f]+)/i,
@@ -116,6 +129,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // intel_iommu_setup(): "DMAR: IOMMU enabled|disabled" (4.x+), "Intel-IOMMU: enabled|disabled" (2.6–3.x).
     name: 'intel_iommu= option',
+    checked: { source: '6.18.19 intel/iommu.c:249 ("Intel-IOMMU: enabled|disabled" 2.6–3.x)', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'IOMMU enabled',
     re: /(?:\b(?:DMAR|dmar): IOMMU |Intel-IOMMU: )(enabled|disabled)\s*$/,
@@ -124,6 +138,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // Printed at the end of intel_iommu_init() once DMA remapping is set up ("PCI-DMA: " prefix before 3.x).
     name: 'VT-d initialised',
+    checked: { source: '6.18.19 intel/iommu.c:3156 ("PCI-DMA: " prefix before 3.x)', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Intel(R) Virtualization Technology for Directed I/O',
     re: /Intel\(R\) Virtualization Technology for Directed I\/O/,
@@ -131,6 +146,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'VT-d init failed',
+    checked: { source: '6.18.19 intel/iommu.c:3108', e2e: [] },
     decisive: true,
     phrase: 'Initialization failed',
     re: /DMAR: Initialization failed|IOMMU: dmar init failed/,
@@ -138,6 +154,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation enabled outside kdump',
+    checked: { source: '6.18.19 intel/iommu.c:2124', e2e: [] },
     decisive: true,
     phrase: 'Translation was enabled for ',
     re: /Translation was enabled for (dmar\d+) but we are not in kdump mode/,
@@ -145,6 +162,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation already enabled',
+    checked: { source: '6.18.19 intel/iommu.c:2138', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Translation already enabled - trying to copy translation structures',
     re: /Translation already enabled - trying to copy translation structures/,
@@ -152,6 +170,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation tables copied',
+    checked: { source: '6.18.19 intel/iommu.c:2156', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Copied translation tables from previous kernel for ',
     re: /Copied translation tables from previous kernel for (dmar\d+)/,
@@ -159,6 +178,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'translation table copy failed',
+    checked: { source: '6.18.19 intel/iommu.c:2151', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Failed to copy translation tables from previous kernel for ',
     re: /Failed to copy translation tables from previous kernel for (dmar\d+)/,
@@ -166,6 +186,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'IRQ remapping enabled outside kdump',
+    checked: { source: '6.18.19 intel/irq_remapping.c:589', e2e: [] },
     decisive: false,
     phrase: 'IRQ remapping was enabled on ',
     re: /IRQ remapping was enabled on (dmar\d+) but we are not in kdump mode/,
@@ -173,6 +194,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'IR table copied',
+    checked: { source: '6.18.19 intel/irq_remapping.c:597', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Copied IR table for ',
     re: /Copied IR table for (dmar\d+) from previous kernel/,
@@ -180,6 +202,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'IR table copy failed',
+    checked: { source: '6.18.19 intel/irq_remapping.c:594', e2e: [] },
     decisive: false,
     phrase: 'Failed to copy IR table for ',
     re: /Failed to copy IR table for (dmar\d+) from previous kernel/,
@@ -187,6 +210,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'IRQ remapping enabled',
+    checked: { source: '6.18.19 intel/irq_remapping.c:819', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Enabled IRQ remapping in ',
     re: /Enabled IRQ remapping in (x2apic|xapic) mode/,
@@ -194,6 +218,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD translation enabled outside kdump',
+    checked: { source: '6.18.19 amd/init.c:1964', e2e: [] },
     decisive: true,
     phrase: 'Translation was enabled for IOMMU:',
     re: /Translation was enabled for IOMMU:(\d+) but we are not in kdump mode/,
@@ -202,6 +227,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // "…trying to copy…" up to 6.17, "…trying to reuse…" since the 6.18 rework.
     name: 'AMD translation already enabled',
+    checked: { source: '6.18.19 amd/init.c:1208 ("reuse"; "copy" up to 6.17)', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Translation is already enabled - trying to ',
     re: /Translation is already enabled - trying to (copy|reuse) translation structures/,
@@ -209,6 +235,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD device table copied',
+    checked: { source: '6.18.19 amd/init.c:2939 ("Reused"; "Copied" up to 6.17)', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'Copied DEV table from previous kernel',
     re: /(Copied|Reused) DEV table from previous kernel/,
@@ -216,6 +243,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD device table copy failed',
+    checked: { source: '6.18.19 amd/init.c:2918 ("reuse"; "copy" up to 6.17)', e2e: [] },
     decisive: true,
     phrase: 'Failed to copy DEV table from previous kernel',
     re: /Failed to (copy|reuse) DEV table from previous kernel/,
@@ -225,6 +253,7 @@ export const MESSAGES: MessageSpec[] = [
     // amd_iommu_init_pci(): "pci 0000:00:00.2: AMD-Vi: Found IOMMU cap 0x40" (5.x+),
     // "AMD-Vi: Found IOMMU at 0000:00:00.2 cap 0x40" (3.x–4.x). Printed once the unit is enabled.
     name: 'AMD IOMMU found',
+    checked: { source: '6.1 amd/init.c amd_iommu_init_pci() (gone from mainline by 6.18.19); "Found IOMMU at … cap" 3.x–4.x', e2e: ['6.1'] },
     decisive: true,
     phrase: 'Found IOMMU',
     re: new RegExp(`(?:${BDF_FULL}: )?AMD-Vi: Found IOMMU(?: at ${BDF_FULL})? cap 0x[0-9a-f]+`, 'i'),
@@ -232,6 +261,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD interrupt remapping',
+    checked: { source: '6.18.19 amd/init.c:2289', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'AMD-Vi: Interrupt remapping enabled',
     re: /AMD-Vi: Interrupt remapping enabled/,
@@ -239,6 +269,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'AMD buffers reused',
+    checked: { source: 'pre-6.18 wording of the event/command buffer reuse (not in 6.18.19)', e2e: [] },
     decisive: false,
     phrase: 'event/command buffer',
     re: /Re-?using (?:the )?event\/command buffers? from the previous kernel/i,
@@ -250,6 +281,7 @@ export const MESSAGES: MessageSpec[] = [
     // the IVHD). Printed from amd_iommu_init_pci(), i.e. only after early_enable_iommus() set IommuEn on
     // every unit; " SNP" is EFR bit 63 (FEATURE_SNP). 4.x printed "Extended features (0x…):" alone.
     name: 'AMD extended features',
+    checked: { source: '6.18.19 amd/init.c:2272', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'AMD-Vi: Extended features (',
     re: /AMD-Vi: Extended features \((0x[0-9a-f]+)(?:, (0x[0-9a-f]+))?\):?(.*)$/i,
@@ -260,6 +292,7 @@ export const MESSAGES: MessageSpec[] = [
     // counters/bank)." for each unit whose performance counters init_iommu_perf_ctr() found, which runs
     // from iommu_init_pci() after the units were enabled (4.x–6.18).
     name: 'AMD IOMMU perf counters',
+    checked: { source: 'arch/x86/events/amd/iommu.c amd_iommu_pc_init() (not in the unpacked subset; 4.x–6.18 upstream)', e2e: [] },
     decisive: false,
     phrase: 'perf/amd_iommu: Detected AMD IOMMU #',
     re: /perf\/amd_iommu: Detected AMD IOMMU #(\d+)/,
@@ -269,6 +302,7 @@ export const MESSAGES: MessageSpec[] = [
     // iommu_snp_enable() (amd/init.c:3382 in 6.18.19; 6.1 and 6.12 alike): host SNP on, the device table
     // base register is then locked by the firmware.
     name: 'AMD IOMMU SNP enabled',
+    checked: { source: '6.18.19 amd/init.c:3382', e2e: [] },
     decisive: true,
     phrase: 'IOMMU SNP support enabled',
     re: /IOMMU SNP support enabled/,
@@ -280,6 +314,7 @@ export const MESSAGES: MessageSpec[] = [
     // only when EFR has FEATURE_SNP. Printed in every kdump boot of such a kernel, whether or not the
     // crashed kernel had translation on: they tell the kernel's generation, not the old state.
     name: 'AMD buffers re-used',
+    checked: { source: '6.18.19 amd/init.c:991/1002/1018', e2e: [] },
     decisive: false,
     phrase: 'Re-using ',
     re: /Re-using (event buffer|command buffer|CWB buffers) from the previous kernel/,
@@ -290,6 +325,7 @@ export const MESSAGES: MessageSpec[] = [
     // kdump kernel with SNP and a "copied" device table the hardware still uses the old one and every
     // command times out (the reason for 38e5f33ee359).
     name: 'AMD completion-wait timeout',
+    checked: { source: '6.18.19 amd/iommu.c:1170', e2e: [] },
     decisive: true,
     phrase: 'Completion-Wait loop timed out',
     re: /Completion-Wait loop timed out/,
@@ -299,6 +335,7 @@ export const MESSAGES: MessageSpec[] = [
     // copy_translation_tables() (intel/iommu.c:2055 in 6.18.19; 4.4–6.18): the bus's context entries are
     // not copied, yet "Copied translation tables … for dmarN" still follows.
     name: 'VT-d context table copy failed',
+    checked: { source: '6.18.19 intel/iommu.c:2055', e2e: [] },
     decisive: true,
     phrase: 'Failed to copy context table for bus ',
     re: /(dmar\d+): Failed to copy context table for bus (\d+)/,
@@ -308,6 +345,7 @@ export const MESSAGES: MessageSpec[] = [
     // arm_smmu_device_reset() (arm/arm-smmu-v3/arm-smmu-v3.c in 6.18.19, 4.8–6.18): CR0.SMMUEN was found set,
     // so the kernel before left the SMMU translating; it sets GBPA=ABORT and disables it.
     name: 'SMMUv3 found enabled',
+    checked: { source: '6.18.19 arm/arm-smmu-v3/arm-smmu-v3.c:4184', e2e: [] },
     decisive: true,
     phrase: 'SMMU currently enabled! Resetting',
     re: /SMMU currently enabled! Resetting/,
@@ -317,6 +355,7 @@ export const MESSAGES: MessageSpec[] = [
     // arm_smmu_device_hw_probe(): "arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x00008305)"
     // (4.8–6.18); the driver enables SMMUEN in arm_smmu_device_reset() right after.
     name: 'SMMUv3 probed',
+    checked: { source: '6.18.19 arm/arm-smmu-v3/arm-smmu-v3.c:4588', e2e: [] },
     decisive: false,
     phrase: 'ias ',
     re: /^(?:arm-smmu-v3 (\S+): )?ias \d+-bit, oas \d+-bit \(features 0x[0-9a-f]+\)/,
@@ -324,6 +363,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'default domain type',
+    checked: { source: '6.18.19 iommu.c:219', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'Default domain type: ',
     re: /iommu: Default domain type: (\w+)/,
@@ -331,6 +371,7 @@ export const MESSAGES: MessageSpec[] = [
   },
   {
     name: 'fault status',
+    checked: { source: '6.18.19 intel/dmar.c:1949', e2e: ['6.12'] },
     decisive: false,
     phrase: 'DRHD: handling fault status reg ',
     re: /DRHD: handling fault status reg ([0-9a-f]+)/i,
@@ -345,6 +386,7 @@ export const MESSAGES: MessageSpec[] = [
     //   5.8+     "DMAR: [DMA Read NO_PASID] Request device [00:02.0] fault addr 0x… [fault reason 0x06] …"
     //            "DMAR: [DMA Write PASID 0x2] Request device [00:02.0] fault addr 0x… [fault reason 0x05] …"
     name: 'VT-d DMA fault',
+    checked: { source: '6.18.19 intel/dmar.c:1918/1924; older wordings listed above', e2e: ['6.12'] },
     decisive: false,
     phrase: '] Request device [',
     re: /\[(DMA (?:Read|Write))(?: NO_PASID| PASID (?:0x)?[0-9a-f]+| w\/o PASID| w\/ PASID (?:0x)?[0-9a-f]+)?\] Request device \[(?:0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7])\](?: PASID [0-9a-f]+)? fault addr (?:0x)?([0-9a-f]+)(?:\s*\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*))?/i,
@@ -365,6 +407,7 @@ export const MESSAGES: MessageSpec[] = [
     //   2.6–4.1  "INTR-REMAP: Request device [[f0:1f.0] fault index 21\nINTR-REMAP:[fault reason 34] …"
     //   4.2+     "DMAR: [INTR-REMAP] Request device [f0:1f.0] fault index 21 [fault reason 34] …" (0x… since 5.7)
     name: 'VT-d interrupt-remapping fault',
+    checked: { source: '6.18.19 intel/dmar.c:1909; older wordings listed above', e2e: [] },
     decisive: false,
     phrase: 'Request device [',
     re: /(?:\[INTR-REMAP\]|INTR-REMAP:) Request device \[\[?(?:0x)?([0-9a-f]{2}):(?:0x)?([0-9a-f]{2})\.([0-7])\] fault index (?:0x)?([0-9a-f]+)(?:\s*\[fault reason (0x)?([0-9a-f]+)(h)?\]\s*(.*))?/i,
@@ -388,6 +431,7 @@ export const MESSAGES: MessageSpec[] = [
     //   5.x+     "AMD-Vi: Event logged [IO_PAGE_FAULT device=0000:0a:00.0 domain=… address=… flags=…]" (no pci_dev)
     //            "iommu ivhd0: AMD-Vi: Event logged [ILLEGAL_DEV_TABLE_ENTRY device=0000:00:14.0 pasid=… …]"
     name: 'AMD-Vi event',
+    checked: { source: '6.18.19 amd/iommu.c:782/815/871; older wordings listed above', e2e: [] },
     decisive: false,
     phrase: 'Event logged [',
     re: /\b(IO_PAGE_FAULT|ILLEGAL_DEV_TABLE_ENTRY|DEV_TAB_HARDWARE_ERROR|PAGE_TAB_HARDWARE_ERROR|INVALID_DEVICE_REQUEST|RMP_PAGE_FAULT|RMP_HW_ERROR) (?:device|deice)=(?:([0-9a-f]{4}):)?([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])\b(?:.*?address=(0x[0-9a-f]+))?/i,
@@ -408,6 +452,7 @@ export const MESSAGES: MessageSpec[] = [
     //   4.19+    "xhci_hcd 0000:47:00.1: AMD-Vi: Event logged [IO_PAGE_FAULT domain=0x0032 address=0x… flags=0x0000]"
     //            (pci_err() on the device: the device is the prefix; 6.x may add " vflags=0x…")
     name: 'AMD-Vi device event',
+    checked: { source: '6.18.19 amd/iommu.c (pci_err "Event logged [IO_PAGE_FAULT domain=…"), 4.19+', e2e: [] },
     decisive: false,
     phrase: 'AMD-Vi: Event logged [',
     re: new RegExp(`${BDF_FULL}: AMD-Vi: Event logged \\[(IO_PAGE_FAULT|RMP_PAGE_FAULT) domain=0x[0-9a-f]+(?: pasid=0x[0-9a-f]+)? address=(0x[0-9a-f]+)`, 'i'),
@@ -427,6 +472,7 @@ export const MESSAGES: MessageSpec[] = [
   {
     // 5.x+ "AMD-Vi: Event logged [Device not attached to domain properly]" then "  device=0000:00:14.0 domain=0x0000".
     name: 'AMD-Vi unattached device',
+    checked: { source: '6.18.19 amd/iommu.c:851-852', e2e: [] },
     decisive: false,
     phrase: 'device=',
     re: new RegExp(`^\\s*(?:AMD-Vi:\\s+)?device=${BDF_FULL} domain=0x[0-9a-f]+\\s*$`, 'i'),
