@@ -70,8 +70,9 @@ const at = (unit, id) => {
   const byId = journal.find((r) => r.UNIT === unit && r.MESSAGE_ID === id);
   if (byId) return byId;
   const verb = id === STARTING ? 'Starting' : 'Finished';
-  const text = `${verb} ${DESCRIPTION[unit]}`;
-  return journal.find((r) => typeof r.MESSAGE === 'string' && r.MESSAGE.includes(text) && /systemd/.test(r.SYSLOG_IDENTIFIER ?? ''));
+  // systemd 252: "Starting pci-reset-agent.service - Reset PCI devices…"; older: "Starting Reset PCI devices…".
+  const texts = [`${verb} ${unit}`, `${verb} ${DESCRIPTION[unit]}`];
+  return journal.find((r) => typeof r.MESSAGE === 'string' && texts.some((t) => r.MESSAGE.startsWith(t)) && /systemd/.test(r.SYSLOG_IDENTIFIER ?? ''));
 };
 check('journal: pci-reset-agent.service finished before systemd-udev-trigger.service started (in the initramfs)', () => {
   if (!journal.length) fail(`no journal from the capture kernel (console tail: ${consoleLog.slice(-300)})`);
@@ -80,7 +81,8 @@ check('journal: pci-reset-agent.service finished before systemd-udev-trigger.ser
   const trigger = at('systemd-udev-trigger.service', STARTING);
   if (!agentStart || !agentDone) fail('no start/finish of pci-reset-agent.service in the journal');
   if (!trigger) fail('no start of systemd-udev-trigger.service in the journal');
-  const t = (r) => Number(r.__MONOTONIC_TIMESTAMP) / 1e6;
+  // A record journald read from the kernel log carries the kernel's own time in _SOURCE_MONOTONIC_TIMESTAMP.
+  const t = (r) => Number(r._SOURCE_MONOTONIC_TIMESTAMP ?? r.__MONOTONIC_TIMESTAMP) / 1e6;
   if (!(t(agentDone) <= t(trigger))) fail(`agent finished at ${t(agentDone)} s, udev trigger started at ${t(trigger)} s`);
   metrics.journal = { agentStart: t(agentStart), agentDone: t(agentDone), udevTrigger: t(trigger) };
   return `agent ${t(agentStart).toFixed(2)} → ${t(agentDone).toFixed(2)} s, systemd-udev-trigger.service at ${t(trigger).toFixed(2)} s (monotonic)`;
