@@ -1,5 +1,8 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { O_PATH } from './fs-at.js';
 import { Worker } from 'node:worker_threads';
 import { AccessError } from '../src/access/access-error.js';
 import type { Root } from '../src/access/root.js';
@@ -64,6 +67,25 @@ function resolveKoffi(): string | null {
   }
 }
 
+/**
+ * What a helper process can require() to get koffi: its package where there is a node_modules, else the
+ * single-file bundle's koffi.node beside the bundle (the native module alone has load/func/errno).
+ */
+function koffiForHelper(io: Ioctls): string | null {
+  if (io.koffiPath !== null) return io.koffiPath;
+  const beside = path.join(path.dirname(fileURLToPath(import.meta.url)), 'koffi.node');
+  return fs.existsSync(beside) ? beside : null;
+}
+
+/**
+ * Where the blocking ioctls are made in `apply`: a helper process (src/apply/kernel-writer/), so that a
+ * reset the kernel holds cannot keep the agent alive past its report (a worker thread asleep in an ioctl
+ * is joined at exit, as libuv's pool is).
+ */
+export interface BlockingIoctls {
+  ioctl(req: { koffi: string; fd: number; groups: number[]; request: number; label: string; what: string }): Promise<{ ret: number; errno: number }>;
+}
+
 const ERRNO_NAMES: Record<number, string> = { 1: 'EPERM', 2: 'ENOENT', 5: 'EIO', 11: 'EAGAIN', 16: 'EBUSY', 19: 'ENODEV', 22: 'EINVAL', 25: 'ENOTTY', 28: 'ENOSPC' };
 
 function fail(errno: number, path: string, what: string): never {
@@ -103,10 +125,24 @@ interface Opened {
   close(): void;
 }
 
+/**
+ * A VFIO node under the root, opened O_RDWR as the file checked: resolved by the kernel inside the root
+ * (O_PATH, nothing opened), checked to be a character device, then reopened as that very file
+ * (Root.reopen): a link planted at dev/vfio/N, or dev/vfio swapped for one, cannot lead to another device.
+ */
+function openVfioNode(root: Root, rel: string): { fd: number; path: string } {
+  const host = root.lexical(rel);
+  const pathFd = root.open(rel, { flags: O_PATH });
+  try {
+    if ((root.statFd(pathFd).mode & 0o170000) !== 0o020000) throw new AccessError('EFTYPE', host, 'not a character device (a VFIO node must be one): refused');
+    return { fd: root.reopen(pathFd, fs.constants.O_RDWR, host), path: host };
+  } finally {
+    fs.closeSync(pathFd);
+  }
+}
+
 /** Container, group (checked viable, attached, IOMMU set), device fd: what every VFIO user does first. */
 function openDevice(io: Ioctls, root: Root, bdf: string, groupNo: number): Opened {
-  const containerPath = root.resolve('dev/vfio/vfio');
-  const groupPath = root.resolve(`dev/vfio/${groupNo}`);
   const fds: number[] = [];
   const close = (): void => {
     for (const fd of fds.reverse()) {
@@ -118,19 +154,19 @@ function openDevice(io: Ioctls, root: Root, bdf: string, groupNo: number): Opene
     }
   };
   try {
-    const open = (p: string): number => {
+    const open = (rel: string): { fd: number; path: string } => {
       try {
-        const fd = fs.openSync(p, fs.constants.O_RDWR);
-        fds.push(fd);
-        return fd;
+        const o = openVfioNode(root, rel);
+        fds.push(o.fd);
+        return o;
       } catch (err) {
-        throw AccessError.from(err, p, 'open');
+        throw AccessError.from(err, root.lexical(rel), 'open');
       }
     };
-    const container = open(containerPath);
+    const { fd: container, path: containerPath } = open('dev/vfio/vfio');
     if (io.val(container, VFIO_GET_API_VERSION, 0) !== VFIO_API_VERSION) fail(22, containerPath, 'unknown VFIO API version');
     const type = io.val(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) > 0 ? VFIO_TYPE1v2_IOMMU : VFIO_TYPE1_IOMMU;
-    const group = open(groupPath);
+    const { fd: group, path: groupPath } = open(`dev/vfio/${groupNo}`);
     const status = Buffer.alloc(8);
     status.writeUInt32LE(8, 0);
     if (io.ptr(group, VFIO_GROUP_GET_STATUS, status) < 0) fail(io.koffi.errno(), groupPath, 'VFIO_GROUP_GET_STATUS');
@@ -185,14 +221,25 @@ export async function runBlockingIoctl(fd: number, req: number): Promise<{ ret: 
   return blockingIoctl(await load(), fd, req, null);
 }
 
-/** The real VFIO backend for a root (device nodes under ROOT/dev/vfio). */
-export async function createVfio(root: Root): Promise<VfioBackend> {
+/**
+ * The real VFIO backend for a root (device nodes under ROOT/dev/vfio). With `blocking` (apply: the
+ * kernel writer) the two ioctls that last a whole reset are made by a helper process; without it on a
+ * worker thread (or inline where the worker cannot find koffi).
+ */
+export async function createVfio(root: Root, blocking?: BlockingIoctls): Promise<VfioBackend> {
   const io = await load();
+  const helperKoffi = blocking ? koffiForHelper(io) : null;
+  /** The blocking ioctl on `dev.device`, with `groups` for a hot reset; the fds are duplicated for the helper. */
+  const resetIoctl = (dev: Opened, req: number, groups: number[], arg: Buffer | null, bdf: string, what: string): Promise<{ ret: number; errno: number }> => {
+    if (!blocking || helperKoffi === null) return blockingIoctl(io, dev.device, req, arg);
+    // The helper inherits copies of the same open files as it starts; the agent's are closed as usual.
+    return blocking.ioctl({ koffi: helperKoffi, fd: dev.device, groups, request: req, label: `vfio ${bdf}`, what });
+  };
   return {
     async deviceReset(bdf, group) {
       const dev = openDevice(io, root, bdf, group);
       try {
-        const { ret, errno } = await blockingIoctl(io, dev.device, VFIO_DEVICE_RESET, null);
+        const { ret, errno } = await resetIoctl(dev, VFIO_DEVICE_RESET, [], null, bdf, 'VFIO_DEVICE_RESET');
         if (ret < 0) fail(errno, `vfio ${bdf}`, 'VFIO_DEVICE_RESET');
       } finally {
         dev.close();
@@ -216,20 +263,20 @@ export async function createVfio(root: Root): Promise<VfioBackend> {
             fds.push(dev.group);
             continue;
           }
-          const p = root.resolve(`dev/vfio/${g}`);
+          let fd: number;
           try {
-            const fd = fs.openSync(p, fs.constants.O_RDWR);
-            extra.push(fd);
-            fds.push(fd);
+            fd = openVfioNode(root, `dev/vfio/${g}`).fd;
           } catch (err) {
-            throw AccessError.from(err, p, 'open (a hot reset must prove ownership of every affected group)');
+            throw AccessError.from(err, root.lexical(`dev/vfio/${g}`), 'open (a hot reset must prove ownership of every affected group)');
           }
+          extra.push(fd);
+          fds.push(fd);
         }
         const buf = Buffer.alloc(12 + 4 * fds.length);
         buf.writeUInt32LE(buf.length, 0);
         buf.writeUInt32LE(fds.length, 8);
         fds.forEach((fd, i) => buf.writeInt32LE(fd, 12 + 4 * i));
-        const { ret, errno } = await blockingIoctl(io, dev.device, VFIO_DEVICE_PCI_HOT_RESET, buf);
+        const { ret, errno } = await resetIoctl(dev, VFIO_DEVICE_PCI_HOT_RESET, fds, buf, bdf, 'VFIO_DEVICE_PCI_HOT_RESET');
         if (ret < 0) fail(errno, `vfio ${bdf}`, 'VFIO_DEVICE_PCI_HOT_RESET');
       } finally {
         for (const fd of extra) fs.closeSync(fd);

@@ -128,6 +128,35 @@ export class Root {
     return fd;
   }
 
+  /**
+   * Open, with `flags`, the very file an O_PATH descriptor `pathFd` (from open()) refers to: through
+   * `/proc/self/fd/N`, which names the open file itself, not a path to resolve again (proc_fd_link(),
+   * fs/proc/fd.c). So what was checked on `pathFd` (type, device numbers) is what gets opened, whatever has
+   * been swapped in the tree since. Without procfs, the host path `label` is opened without following a
+   * last link and refused (ESTALE) unless it is the same file (st_dev, st_ino) as `pathFd`. The caller
+   * closes both fds.
+   */
+  reopen(pathFd: number, flags: number, label: string): number {
+    let fd: number;
+    try {
+      fd = fs.openSync(`/proc/self/fd/${pathFd}`, flags);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || fs.existsSync('/proc/self/fd')) throw AccessError.from(err, label);
+      try {
+        fd = fs.openSync(label, flags | O_NOFOLLOW);
+      } catch (err2) {
+        throw AccessError.from(err2, label);
+      }
+    }
+    const want = fs.fstatSync(pathFd, { bigint: true });
+    const got = fs.fstatSync(fd, { bigint: true });
+    if (want.dev !== got.dev || want.ino !== got.ino) {
+      fs.closeSync(fd);
+      throw new AccessError('ESTALE', label, 'not the file checked (replaced since): refused');
+    }
+    return fd;
+  }
+
   /** True when the root is the host's own `/`: the agent is looking at a real machine. */
   get isHostRoot(): boolean {
     return this.dir === '/';

@@ -38,7 +38,7 @@ export class SysfsAccess implements PciAccess {
    * Where writes that block in the kernel for a whole reset are made (`apply`: a helper process, see
    * src/apply/kernel-writer/); null: on this process's thread pool.
    */
-  kernelWriter: { write(host: string, value: string): Promise<void> } | null = null;
+  kernelWriter: { write(target: { fd: number; path: string }, value: string): Promise<void> } | null = null;
   /** The function whose directory fd is open for the current batch, and that fd. */
   private batchBdf: string | null = null;
   private batchFd = -1;
@@ -161,18 +161,15 @@ export class SysfsAccess implements PciAccess {
   }
 
   /**
-   * writeAttribute on libuv's thread pool, so a `reset` write that blocks in the kernel for the whole
-   * reset leaves the event loop free (concurrent resets: size the pool with UV_THREADPOOL_SIZE). The
-   * open is synchronous: resolving and opening a sysfs file does not block.
+   * writeAttribute without blocking the event loop: a `reset` write blocks in the kernel for the whole
+   * reset. With a kernelWriter (apply) the write is made by the helper process, handed the attribute as an
+   * O_PATH descriptor resolved now from the root with no link on the way and checked to be a regular file:
+   * the helper reopens that very file (never its path), so nothing between the check and the write can
+   * redirect it. Without one (tests, other callers) on libuv's thread pool.
    */
   async writeAttributeAsync(bdf: string, name: string, value: string): Promise<void> {
+    if (this.kernelWriter) return this.kernelWriter.write(this.openForHelper(bdf, name), value);
     const { fd, path } = this.openForWrite(bdf, name);
-    if (this.kernelWriter) {
-      // Checked here (resolved now, no link on the way, a regular file); the helper process opens it again
-      // by this path, which leaves a window a swap could use: see docs/reliability.md, "Still not guarded".
-      fs.closeSync(fd);
-      return this.kernelWriter.write(path, value);
-    }
     try {
       await writeAsync(fd, value);
     } catch (err) {
@@ -180,6 +177,29 @@ export class SysfsAccess implements PciAccess {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /**
+   * The attribute as an O_PATH descriptor (no open(2) of the file itself: kernfs runs nothing), resolved
+   * from the root now with no link on the way and checked to be a regular file. The caller owns the fd.
+   */
+  private openForHelper(bdf: string, name: string): { fd: number; path: string } {
+    const rel = this.attrRel(bdf, name);
+    const host = this.hostOf(rel);
+    let fd: number;
+    try {
+      fd = this.openFresh(rel, O_PATH | O_NOFOLLOW);
+    } catch (err) {
+      const e = AccessError.from(err, this.root.lexical(rel));
+      throw e.detail ? e : new AccessError(e.code, e.path, `cannot open ${name} for writing`);
+    }
+    try {
+      checkKind(this.root.statFd(fd), host, { what: 'sysfs attribute', max: Infinity });
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
+    }
+    return { fd, path: host };
   }
 
   /**

@@ -10,7 +10,7 @@ export const RUN_DIR = 'run/pci-reset-agent';
 const LOCK_NAME = 'apply.lock';
 export const LOCK_FILE = `${RUN_DIR}/${LOCK_NAME}`;
 
-const { O_RDWR, O_CREAT, O_NONBLOCK, O_NOCTTY, O_EXCL } = fs.constants;
+const { O_RDWR, O_CREAT, O_NONBLOCK, O_NOCTTY } = fs.constants;
 
 export class LockHeld extends Error {
   constructor(
@@ -64,8 +64,8 @@ const ATTEMPTS = 5;
  * removed and reported. A lock naming a live process that holds no flock (an older agent, a reused PID)
  * is still refused. The content of a lock that is not a PID is never echoed.
  *
- * Without koffi (no flock): the lock is created O_EXCL and a stale one is unlinked and created again,
- * which two agents racing for the same stale lock can both pass; reported in docs/reliability.md.
+ * Needs flock(2) from koffi; without it takeLock() (take-lock.ts) holds an abstract socket name instead
+ * (lock-without-flock.ts), never a lock file alone: unlink-and-create-again lets two racing agents both in.
  */
 export function acquireLock(root: Root, options: LockOptions | ((pid: number) => boolean) = {}): LockHandle {
   const opts: LockOptions = typeof options === 'function' ? { alive: options } : options;
@@ -74,19 +74,18 @@ export function acquireLock(root: Root, options: LockOptions | ((pid: number) =>
   const label = root.lexical(LOCK_FILE);
   const dir = openRunDir(root);
   const at = root.fsAt;
+  if (!at) {
+    dir.close();
+    throw new AccessError('ENOSYS', label, 'flock(2) is not available (koffi did not load): take the lock with takeLock()');
+  }
   const notes: string[] = [];
   try {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       let fd: number;
       try {
-        fd = at ? dir.open(LOCK_NAME, O_RDWR | O_CREAT | O_NONBLOCK | O_NOCTTY) : dir.open(LOCK_NAME, O_RDWR | O_NONBLOCK | O_NOCTTY);
+        fd = dir.open(LOCK_NAME, O_RDWR | O_CREAT | O_NONBLOCK | O_NOCTTY);
       } catch (err) {
         const code = (err as SysError).code;
-        if (code === 'ENOENT' && !at) {
-          const created = createFallback(dir, label);
-          if (created !== null) return handle(root, dir, created, label, notes);
-          continue;
-        }
         // O_NOFOLLOW on a link: ELOOP. A FIFO with no writer opened O_RDWR does not block; ENXIO is a socket.
         if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') {
           removeNotLock(dir, label, code === 'ELOOP' ? 'a symbolic link' : code === 'EISDIR' ? 'a directory' : 'a socket', notes);
@@ -110,23 +109,21 @@ export function acquireLock(root: Root, options: LockOptions | ((pid: number) =>
           }
         }
         hook('opened');
-        if (at) {
-          try {
-            at.flock(fd, LOCK_EX | LOCK_NB);
-          } catch (err) {
-            if ((err as SysError).code === 'EWOULDBLOCK' || (err as SysError).code === 'EAGAIN') throw new LockHeld(label, readPid(fd, label) ?? -1);
-            throw AccessError.from(err, label, 'flock');
-          }
-          hook('locked');
-          // Released (unlinked) by its holder between our open and our flock: not the lock any more.
-          let now: { ino: bigint } | null = null;
-          try {
-            now = dir.lstat(LOCK_NAME);
-          } catch {
-            now = null;
-          }
-          if (now === null || now.ino !== st.ino) continue;
+        try {
+          at.flock(fd, LOCK_EX | LOCK_NB);
+        } catch (err) {
+          if ((err as SysError).code === 'EWOULDBLOCK' || (err as SysError).code === 'EAGAIN') throw new LockHeld(label, readPid(fd, label) ?? -1);
+          throw AccessError.from(err, label, 'flock');
         }
+        hook('locked');
+        // Released (unlinked) by its holder between our open and our flock: not the lock any more.
+        let now: { ino: bigint } | null = null;
+        try {
+          now = dir.lstat(LOCK_NAME);
+        } catch {
+          now = null;
+        }
+        if (now === null || now.ino !== st.ino) continue;
         hook('checked');
         const text = readContent(fd, label);
         const pid = text !== null && /^\d+\n?$/.test(text) ? parseInt(text, 10) : NaN;
@@ -135,15 +132,6 @@ export function acquireLock(root: Root, options: LockOptions | ((pid: number) =>
         else if (Number.isFinite(pid)) {
           if (pid !== process.pid) notes.push(`stale lock of pid ${pid} (not running) taken over`);
         } else if (text !== '') notes.push(`unreadable lock (${Buffer.byteLength(text)} bytes, not a PID) taken over`);
-        if (!at) {
-          // No flock: the stale file is removed and the lock created anew, O_EXCL.
-          fs.closeSync(fd);
-          fd = -1;
-          dir.unlink(LOCK_NAME);
-          const created = createFallback(dir, label);
-          if (created !== null) return handle(root, dir, created, label, notes);
-          continue;
-        }
         fs.ftruncateSync(fd, 0);
         writeAll(fd, Buffer.from(`${process.pid}\n`), 0);
         hook('written');
@@ -179,19 +167,6 @@ function handle(root: Root, dir: DirOps, fd: number, label: string, notes: strin
       dir.close();
     },
   };
-}
-
-/** Without flock: create the lock O_EXCL with our PID; null when another agent created it first. */
-function createFallback(dir: DirOps, label: string): number | null {
-  let fd: number;
-  try {
-    fd = dir.open(LOCK_NAME, O_RDWR | O_CREAT | O_EXCL);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
-    throw AccessError.from(err, label, 'cannot create the lock');
-  }
-  writeAll(fd, Buffer.from(`${process.pid}\n`), 0);
-  return fd;
 }
 
 /** Remove what stands under the lock's name but is not a lock file: never followed, never read. */

@@ -22,7 +22,8 @@ import { ExecTopology } from './exec-topology.js';
 import { executePlan } from './execute.js';
 import { KernelWriter } from './kernel-writer/kernel-writer.js';
 import { guardPlan } from './live-guard.js';
-import { acquireLock, LockHeld, RUN_DIR, type LockHandle } from './lock.js';
+import { LockHeld, RUN_DIR, type LockHandle } from './lock.js';
+import { takeLock } from './take-lock.js';
 import { writeReportFile } from './report-file.js';
 import { createApplyLog, type LogFormat } from './log.js';
 import type { VfioBackend } from './methods/vfio-backend.js';
@@ -146,7 +147,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
 
     if (!opts.simulate) {
       try {
-        lock = acquireLock(root);
+        lock = await takeLock(root);
       } catch (err) {
         if (err instanceof LockHeld) {
           tell({ event: 'apply.locked', pid: err.pid, lock: err.path }, err.message);
@@ -176,7 +177,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
       if (plan.steps.some(usesKernelWrites)) writer!.start();
       access = sysfs;
       let backend: Promise<VfioBackend> | null = null;
-      vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root)));
+      vfio = () => (backend ??= import('../../native-bindings/vfio.js').then((m) => m.createVfio(root, writer!)));
     }
     const result = await executePlan(plan, {
       access,

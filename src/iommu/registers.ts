@@ -209,50 +209,56 @@ interface MemOpener {
 async function memOpener(root: Root, result: RegisterResult, io: RegisterIo): Promise<MemOpener | null> {
   let host: string;
   let st: FileKind;
+  // Its type through the root (O_PATH: no device is opened just to look at it); the open that follows is
+  // of this very file (Root.reopen), never of its path resolved again.
+  let pathFd: number;
   try {
     host = root.resolve(MEM);
-    // Its type through the root (O_PATH: no device is opened just to look at it).
-    const fd = root.open(MEM, { flags: O_PATH });
-    try {
-      st = root.statFd(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    pathFd = root.open(MEM, { flags: O_PATH });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     result.notes.push(code === 'ENOENT' ? `${MEM} absent: registers not read` : `${MEM}: ${describeError(err)}`);
     if (code !== 'ENOENT') result.problems.push(`${MEM}: ${describeError(err)}`);
     return null;
   }
-  const type = st.mode & 0o170000;
-  if (type === 0o100000) return fileOpener(host, result, io.openFile ?? ((h) => fs.openSync(h, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW)));
   try {
-    checkKind(st, MEM, io.memDevice ? { ...MEM_DEVICE, charDevice: io.memDevice } : MEM_DEVICE);
-  } catch (err) {
-    result.problems.push(`${(err as Error).message}; registers not read`);
-    return null;
+    st = root.statFd(pathFd);
+    const type = st.mode & 0o170000;
+    if (type === 0o100000) {
+      return fileOpener(host, result, io.openFile ?? (() => root.reopen(pathFd, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, host)));
+    }
+    try {
+      checkKind(st, MEM, io.memDevice ? { ...MEM_DEVICE, charDevice: io.memDevice } : MEM_DEVICE);
+    } catch (err) {
+      result.problems.push(`${(err as Error).message}; registers not read`);
+      return null;
+    }
+    // Only now, for a real device, load the FFI.
+    let devmem: typeof import('../../native-bindings/devmem.js');
+    try {
+      devmem = await import('../../native-bindings/devmem.js');
+      await devmem.loadFfi();
+    } catch (err) {
+      result.problems.push(`${MEM}: the FFI binding could not be loaded (${describeError(err)}); registers not read`);
+      return null;
+    }
+    let fd: number;
+    try {
+      // O_SYNC: on x86 the kernel then maps the page uncached, which MMIO needs (see devmem.ts).
+      fd = root.reopen(pathFd, fs.constants.O_RDONLY | fs.constants.O_SYNC, host);
+    } catch (err) {
+      const e = new devmem.DevMemError((err as NodeJS.ErrnoException).code ?? 'EIO', `open ${host}: ${(err as NodeJS.ErrnoException).code ?? 'EIO'}`);
+      result.problems.push(`${MEM}: ${describeMemError(e)}`);
+      result.notes.push(`${MEM} refused: ${describeMemError(e)}`);
+      return null;
+    }
+    return {
+      map: (base) => devmem.mapPhysical(fd, base),
+      close: () => fs.closeSync(fd),
+    };
+  } finally {
+    fs.closeSync(pathFd);
   }
-  // Only now, for a real device, load the FFI.
-  let devmem: typeof import('../../native-bindings/devmem.js');
-  try {
-    devmem = await import('../../native-bindings/devmem.js');
-    await devmem.loadFfi();
-  } catch (err) {
-    result.problems.push(`${MEM}: the FFI binding could not be loaded (${describeError(err)}); registers not read`);
-    return null;
-  }
-  let fd: number;
-  try {
-    fd = devmem.openDevMem(host);
-  } catch (err) {
-    result.problems.push(`${MEM}: ${describeMemError(err)}`);
-    result.notes.push(`${MEM} refused: ${describeMemError(err)}`);
-    return null;
-  }
-  return {
-    map: (base) => devmem.mapPhysical(fd, base),
-    close: () => fs.closeSync(fd),
-  };
 }
 
 /** A regular file standing in for /dev/mem: pread at the physical address, each read checked for length. */

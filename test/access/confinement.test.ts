@@ -5,6 +5,8 @@ import { Root } from '../../src/access/root.js';
 import { SysfsAccess } from '../../src/access/sysfs.js';
 import { forceWalk } from '../../src/access/open-in-root.js';
 import { acquireLock, LockHeld } from '../../src/apply/lock.js';
+import { KernelWriter, type WriteTarget } from '../../src/apply/kernel-writer/kernel-writer.js';
+import { O_PATH } from '../../native-bindings/fs-at.js';
 import { MockTree, type MockFunction } from '../../src/mock/tree-builder.js';
 import { scan } from '../../src/scan/scan.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -211,5 +213,62 @@ describe('lock takeover is atomic (item 13)', () => {
     expect(new Set(errors)).toEqual(new Set(['b: LockHeld']));
     a?.release();
     for (const r of rivals) r?.release();
+  });
+});
+
+/**
+ * The last two opens by host path after a check through the root (issue 11 item 2, what was left): the
+ * helper process reopened `reset` by its path, and /dev/mem was opened by its resolved path. Both now
+ * open the very file checked (the helper through /proc/AGENT/fd/N, the agent through /proc/self/fd/N).
+ * Before: the write went to the outside copy, the read to the outside file.
+ */
+describe('no open by path after the check', () => {
+  it('a kernel write: the parent directory swapped for a link between the check and the helper\'s open reaches the checked file only', async () => {
+    const dir = new MockTree().addAll([rp, ep]).write(tmpDir('pra-root-'));
+    const outside = tmpDir('pra-outside-');
+    const access = new SysfsAccess(new Root(dir));
+    scan(access, dir);
+    const parent = path.join(dir, 'sys/devices/pci0000:00/0000:00:01.0');
+    const real = new KernelWriter();
+    let before: Record<string, string> = {};
+    try {
+      access.kernelWriter = {
+        write(t: WriteTarget, value: string): Promise<void> {
+          // Checked and held; now, before the helper opens anything, the tree changes under it.
+          fs.cpSync(parent, path.join(outside, 'copy'), { recursive: true, verbatimSymlinks: true });
+          fs.renameSync(parent, path.join(dir, 'moved-away'));
+          fs.symlinkSync(path.join(outside, 'copy'), parent);
+          before = snapshot(outside);
+          return real.write(t, value);
+        },
+      };
+      await access.writeAttributeAsync('0000:01:00.0', 'reset', '1');
+      expect(snapshot(outside)).toEqual(before);
+      expect(fs.readFileSync(path.join(dir, 'moved-away/0000:01:00.0/reset'), 'utf8')).toBe('1');
+    } finally {
+      real.close();
+    }
+  });
+
+  it('Root.reopen (dev/mem): opens the file checked through the root, not what its name leads to now', () => {
+    const dir = tmpDir('pra-root-');
+    const outside = tmpDir('pra-outside-');
+    fs.mkdirSync(path.join(dir, 'dev'));
+    fs.writeFileSync(path.join(dir, 'dev/mem'), 'checked');
+    fs.writeFileSync(path.join(outside, 'mem'), 'outside');
+    const root = new Root(dir);
+    const pathFd = root.open('dev/mem', { flags: O_PATH });
+    try {
+      fs.renameSync(path.join(dir, 'dev'), path.join(dir, 'dev-moved'));
+      fs.symlinkSync(outside, path.join(dir, 'dev'));
+      const fd = root.reopen(pathFd, fs.constants.O_RDONLY, root.lexical('dev/mem'));
+      try {
+        expect(fs.readFileSync(fd, 'utf8')).toBe('checked');
+      } finally {
+        fs.closeSync(fd);
+      }
+    } finally {
+      fs.closeSync(pathFd);
+    }
   });
 });

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyReport } from '../../src/apply/apply-report.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 import { smallTree } from './trees.js';
+import { freezeDir } from '../helpers/frozen-dir.js';
 
 const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -96,4 +97,45 @@ describe('kernel writes from the bundle', () => {
     walk(path.join(dir, 'sys/devices'));
     expect(written.length).toBeGreaterThan(0);
   });
+});
+
+/**
+ * Issue 11 item 8 with a write that really sleeps in the kernel, on a regular file the agent's checks
+ * accept: the function's directory frozen (test/helpers/frozen-dir.ts). Once, a blocked `reset` write kept
+ * the agent alive until killed (libuv's pool is joined at exit); `reset_method` writes were made in the
+ * agent itself. Now both are made by the helper process: the agent gives up on the step at its limit,
+ * writes its report naming the write still in the kernel, and exits by itself.
+ */
+describe('a kernel write that sleeps in the kernel (frozen file system)', () => {
+  for (const which of ['reset', 'reset_method'] as const) {
+    it(`${which}: the agent reports the write still in the kernel and exits by itself`, (ctx) => {
+      const tree = smallTree((t) => {
+        // A kernel:<m> step writes reset_method first (the function's vendor:device, from trees.ts's endpoint()).
+        if (which === 'reset_method') t.file('etc/pci-reset-agent/quirks.d/test.quirks', '8086:10fb  prefer=kernel:flr  reason="test: a kernel:<m> step"\n');
+      });
+      const dir = tree.write(tmpDir('pra-frozen-'));
+      const fn = fs.realpathSync(path.join(dir, 'sys/bus/pci/devices/0000:02:00.0'));
+      const frozen = freezeDir(fn);
+      if ('skip' in frozen) return ctx.skip(`cannot freeze a directory here: ${frozen.skip}`);
+      try {
+        // A hang detector, not a timing assertion: the bound is 20 times the deadline.
+        const r = spawnSync(process.execPath, ['--max-semi-space-size=1', bundle, 'apply', '--root', dir, '--deadline', '3000', '--ready-timeout', '300', '--no-registers', '--json'], {
+          encoding: 'utf8',
+          timeout: 60000,
+          killSignal: 'SIGKILL',
+          env: { ...process.env, NODE_PATH: '' },
+        });
+        expect(r.signal, `killed: the agent did not exit by itself\n${r.stderr.slice(-2000)}`).toBeNull();
+        const report = JSON.parse(fs.readFileSync(path.join(dir, 'run/pci-reset-agent/report.json'), 'utf8')) as ApplyReport;
+        expect(report.stillInKernel).toEqual([{ path: path.join(fn, which), value: which === 'reset' ? '1' : 'flr', forMs: expect.any(Number) }]);
+        const step = report.steps.find((s) => s.target === '0000:02:00.0')!;
+        expect(step.status).not.toBe('ok');
+        expect(step.error).toContain(`the write of "${which === 'reset' ? '1' : 'flr'}" to ${which} has not returned after`);
+        // The other functions were reset as planned.
+        expect(report.steps.filter((s) => s.target !== '0000:02:00.0' && s.status === 'ok').length).toBeGreaterThan(0);
+      } finally {
+        frozen.thaw();
+      }
+    });
+  }
 });

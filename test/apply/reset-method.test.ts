@@ -97,4 +97,21 @@ describe('kernel:<m> puts reset_method back on every path', () => {
       expect(res.steps[0]!.notes.join()).toMatch(/reset_method put back to "flr pm bus" on a second write/);
     }
   });
+
+  it('a write to reset_method that blocks in the kernel (selecting) fails the step at its limit; the put-back waits for it', async () => {
+    const r = rig(smallTree());
+    r.sim.faults.add({ op: 'writeAttribute', name: 'reset_method', bdf: BDF, times: 1, action: { kind: 'hang' } });
+    const res = await r.run([step({ method: 'kernel:pm', target: BDF })], { readyTimeoutMs: 500 });
+    expect(res.steps[0]!.error).toMatch(/the write of "pm" to reset_method has not returned after 1500 ms/);
+    expect(res.steps[0]!.notes.join()).toMatch(/reset_method is put back to "flr pm bus" when the kernel's reset returns/);
+    // No reset was asked for while the selection was still in the kernel.
+    expect(r.sim.trace.filter((t) => t.op === 'writeAttribute' && t.name === 'reset')).toEqual([]);
+  });
+
+  it('a put-back write to reset_method that blocks is left in the kernel, named, and the step goes on', async () => {
+    const r = rig(smallTree());
+    r.sim.faults.add({ op: 'writeAttribute', name: 'reset_method', bdf: BDF, after: 1, times: 1, action: { kind: 'hang' } });
+    const res = await r.run([step({ method: 'kernel:pm', target: BDF })], { readyTimeoutMs: 500 });
+    expect(res.steps[0]!.notes.join()).toMatch(/reset_method not put back to "flr pm bus": .*the write of "flr pm bus" to reset_method has not returned after \d+ ms: left in the kernel \(outcome unknown\)/);
+  });
 });

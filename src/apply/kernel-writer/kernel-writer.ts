@@ -1,18 +1,46 @@
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { AccessError } from '../../access/access-error.js';
 import { CHILD_SOURCE } from './child-source.js';
+import { IOCTL_CHILD_SOURCE } from './ioctl-child-source.js';
 
 /** Options for the helper's node: the small heap the agent itself runs with (bin.ts, the kdump runner). */
 const CHILD_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=16'];
 
+/** A file the agent resolved inside the root and checked, held open (O_PATH) for the helper to reopen. */
+export interface WriteTarget {
+  /** The agent's descriptor of the file; the writer owns it from here and closes it when the write is over. */
+  fd: number;
+  /** Its host path, for messages (and the helper's fallback without procfs). */
+  path: string;
+}
+
 interface Request {
   path: string;
   value: string;
+  fd: number;
   /** Clock time (performance.now()) the request was sent. */
   sentAt: number;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** One ioctl that may sleep in the kernel for a whole reset, made by a one-shot helper (ioctl-child-source.ts). */
+export interface IoctlRequest {
+  /** Where koffi is, for the helper to require (its package, or the bundle's koffi.node). */
+  koffi: string;
+  /**
+   * The descriptor the ioctl is made on (a VFIO device fd). Stays the caller's: the helper gets its own
+   * copy as it starts (its stdio array), so the caller may close it as soon as this call has returned.
+   */
+  fd: number;
+  /** Group fds a hot reset proves ownership of, in order; the caller's, like `fd`. */
+  groups: number[];
+  request: number;
+  /** For messages and the report: `vfio 0000:01:00.0`, `VFIO_DEVICE_RESET`. */
+  label: string;
+  what: string;
 }
 
 /** A write still inside the helper when the agent stopped waiting for it. */
@@ -39,6 +67,8 @@ export interface WriteInFlight {
 export class KernelWriter {
   private child: ChildProcess | null = null;
   private readonly requests = new Map<number, Request>();
+  /** One-shot ioctl helpers still running, with what they do. */
+  private readonly oneShots = new Map<ChildProcess, { label: string; what: string; sentAt: number }>();
   private nextId = 1;
   private closed = false;
   /** Why the helper is gone, once it is (it exited, or could not start). */
@@ -70,7 +100,7 @@ export class KernelWriter {
       this.requests.delete(m.id);
       this.hold();
       if (m.ok) r.resolve();
-      else r.reject(new AccessError(m.code ?? 'EIO', r.path, m.syscall === 'open' ? 'cannot open for writing' : `write of ${JSON.stringify(r.value)} refused`));
+      else r.reject(new AccessError(m.code ?? 'EIO', r.path, m.code === 'ESTALE' ? (m.message ?? 'not the file checked') : m.syscall === 'open' ? 'cannot open for writing' : `write of ${JSON.stringify(r.value)} refused`));
     });
     const lost = (why: string): void => {
       this.gone ??= why;
@@ -95,21 +125,87 @@ export class KernelWriter {
     else channel?.unref?.();
   }
 
-  /** Write `value` to the file at host path `path`, in the helper. Rejects with AccessError (errno code). */
-  write(path: string, value: string): Promise<void> {
-    if (this.closed) return Promise.reject(new AccessError('ECANCELED', path, 'the run has ended: no new write to the kernel'));
+  /**
+   * Write `value` to the file `target.fd` refers to, in the helper (which reopens that open file, never its
+   * path: see child-source.ts). The writer owns `target.fd` from here. Rejects with AccessError (errno code).
+   */
+  write(target: WriteTarget, value: string): Promise<void> {
+    const { fd, path } = target;
+    if (this.closed) {
+      closeQuietly(fd);
+      return Promise.reject(new AccessError('ECANCELED', path, 'the run has ended: no new write to the kernel'));
+    }
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (err) {
+      closeQuietly(fd);
+      return Promise.reject(AccessError.from(err, path, 'cannot stat before the write'));
+    }
     this.start();
     const child = this.child;
-    if (!child) return Promise.reject(new AccessError('EIO', path, this.gone ?? 'no helper process'));
+    if (!child) {
+      closeQuietly(fd);
+      return Promise.reject(new AccessError('EIO', path, this.gone ?? 'no helper process'));
+    }
     return new Promise<void>((resolve, reject) => {
       const id = this.nextId++;
-      this.requests.set(id, { path, value, sentAt: performance.now(), resolve, reject });
+      // The fd stays open until the answer: the helper reopens it through /proc/PID/fd/FD.
+      const settle = <A extends unknown[]>(f: (...a: A) => void) => (...a: A): void => {
+        closeQuietly(fd);
+        f(...a);
+      };
+      this.requests.set(id, { path, value, fd, sentAt: performance.now(), resolve: settle(resolve), reject: settle(reject) });
       this.hold();
-      child.send({ id, path, value }, (err) => {
+      child.send({ id, pid: process.pid, fd, dev: String(st.dev), ino: String(st.ino), path, value }, (err) => {
         if (!err) return;
+        const r = this.requests.get(id);
         this.requests.delete(id);
         this.hold();
-        reject(new AccessError('EIO', path, `cannot hand the write to the helper process: ${err.message}`));
+        r?.reject(new AccessError('EIO', path, `cannot hand the write to the helper process: ${err.message}`));
+      });
+    });
+  }
+
+  /**
+   * An ioctl that may block in the kernel (VFIO_DEVICE_RESET sleeps in pci_try_reset_function() as a `reset`
+   * write does), made by a helper process of its own that inherits the descriptors through its stdio array
+   * (a VFIO device fd is an anonymous inode: it cannot be reopened through procfs, only inherited). Resolves with the ioctl's return value and errno; rejects (AccessError, EIO) when the helper
+   * cannot run it. One helper per ioctl: VFIO steps are rare (a function bound to vfio-pci).
+   */
+  ioctl(req: IoctlRequest): Promise<{ ret: number; errno: number }> {
+    const fds = [req.fd, ...req.groups];
+    if (this.closed) {
+      return Promise.reject(new AccessError('ECANCELED', req.label, `the run has ended: no ${req.what}`));
+    }
+    let child: ChildProcess;
+    try {
+      const { spawn } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+      child = spawn(process.execPath, [...CHILD_NODE_FLAGS, '-e', IOCTL_CHILD_SOURCE], {
+        stdio: ['ignore', 'ignore', 'ignore', 'ipc', ...fds],
+        serialization: 'json',
+      });
+    } catch (err) {
+      return Promise.reject(new AccessError('EIO', req.label, `cannot start the helper process for ${req.what}: ${(err as Error).message}`));
+    }
+    this.oneShots.set(child, { label: req.label, what: req.what, sentAt: performance.now() });
+    child.unref();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        this.oneShots.delete(child);
+      };
+      child.once('message', (m: { ret?: number; errno?: number; error?: string }) => {
+        done();
+        if (typeof m.ret === 'number') resolve({ ret: m.ret, errno: m.errno ?? 0 });
+        else reject(new AccessError('EIO', req.label, `${req.what}: the helper process could not make the call: ${m.error ?? 'no answer'}`));
+      });
+      child.once('exit', (code, signal) => {
+        if (!this.oneShots.has(child)) return;
+        done();
+        reject(new AccessError('EIO', req.label, `${req.what}: the helper process ended (${signal ?? `status ${code}`}) without an answer; whether the kernel did it is unknown`));
+      });
+      child.send({ koffi: req.koffi, request: req.request, groups: req.groups.length }, (err) => {
+        if (err) reject(new AccessError('EIO', req.label, `cannot hand ${req.what} to the helper process: ${err.message}`));
       });
     });
   }
@@ -117,7 +213,10 @@ export class KernelWriter {
   /** Writes sent and not answered yet. */
   inFlight(): WriteInFlight[] {
     const now = performance.now();
-    return [...this.requests.values()].map((r) => ({ path: r.path, value: r.value, forMs: Math.round(now - r.sentAt) }));
+    return [
+      ...[...this.requests.values()].map((r) => ({ path: r.path, value: r.value, forMs: Math.round(now - r.sentAt) })),
+      ...[...this.oneShots.values()].map((o) => ({ path: o.label, value: o.what, forMs: Math.round(now - o.sentAt) })),
+    ];
   }
 
   /** The helper's process id while it runs (tests, the bench). */
@@ -137,6 +236,19 @@ export class KernelWriter {
     this.closed = true;
     const child = this.child;
     this.child = null;
+    for (const c of this.oneShots.keys()) {
+      c.removeAllListeners('exit');
+      c.removeAllListeners('message');
+      try {
+        c.kill('SIGKILL');
+        c.disconnect();
+      } catch {
+        // already gone
+      }
+    }
+    this.oneShots.clear();
+    // The helper has its own open of each file (or never gets one now): the agent's descriptors go.
+    for (const r of this.requests.values()) closeQuietly(r.fd);
     this.requests.clear();
     if (child) {
       child.removeAllListeners('exit');
@@ -153,5 +265,13 @@ export class KernelWriter {
       }
     }
     return left;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    // already closed
   }
 }

@@ -3,7 +3,8 @@ import type { StepContext } from '../step-context.js';
 import type { ResetMethod } from './method.js';
 import { BRIDGE_REFUSAL, targetIsBridge } from './quiesce.js';
 import { quirkDelay } from './step-delays.js';
-import { kernelWrite } from './sysfs-write.js';
+import { awaitKernel, kernelBlockLimitMs, kernelWrite } from './sysfs-write.js';
+import { StillInKernel } from '../method-error.js';
 
 /** `kernel:<m>` → `m`; `kernel` → null. */
 export function kernelSubMethod(method: string): string | null {
@@ -57,23 +58,26 @@ export const kernel: ResetMethod = {
     // dev->reset_methods[] under the reset that is running. Put it back when that write returns; only a
     // process killed before then leaves the selected method in place.
     let deferred = false;
-    const restore = (): void => {
+    const restore = (): Promise<void> => {
       const busy = ctx.kernelPending;
       if (busy === null) return restoreNow();
-      if (deferred) return;
-      deferred = true;
-      ctx.note(
-        `reset_method is put back to ${JSON.stringify(before)} when the kernel's reset returns (the write cannot be interrupted); ` +
-          `if the process is killed before then it stays ${JSON.stringify(sub)}`,
-      );
-      void busy.then(restoreNow, restoreNow);
+      if (!deferred) {
+        deferred = true;
+        ctx.note(
+          `reset_method is put back to ${JSON.stringify(before)} when the kernel's reset returns (the write cannot be interrupted); ` +
+            `if the process is killed before then it stays ${JSON.stringify(sub)}`,
+        );
+        void busy.then(restoreNow, restoreNow);
+      }
+      return Promise.resolve();
     };
-    ctx.onCleanup(restore);
+    ctx.onCleanup(() => void restore());
     try {
       ctx.checkDeadline(`selecting ${sub} in reset_method`);
       try {
-        ctx.access.writeAttribute(bdf, 'reset_method', sub);
+        await writeResetMethod(ctx, sub, 'select');
       } catch (err) {
+        if (err instanceof StillInKernel) throw err;
         const code = err instanceof AccessError ? err.code : 'EIO';
         // EINVAL: the name is unknown or its probe fails now ("Unsupported reset method"): try the next in the chain.
         ctx.fail(code, bdf, `the kernel refuses reset_method ${JSON.stringify(sub)}: ${(err as Error).message}`, code === 'EINVAL');
@@ -81,29 +85,50 @@ export const kernel: ResetMethod = {
       await kernelWrite(ctx, bdf, 'reset', '1');
       await quirkDelay(ctx);
     } finally {
-      restore();
+      await restore();
     }
     return { roots: [], reason: `kernel reset (${sub})` };
   },
 };
 
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
-  };
+/**
+ * One write to `reset_method`, made where the `reset` writes are (the helper process, in `apply`):
+ * reset_method_store() (drivers/pci/pci-sysfs.c:1505) resumes the function from runtime suspend first
+ * (pm_runtime_active_try) and runs every named method's probe (reset_fn(pdev, PCI_RESET_PROBE)), so it can
+ * sleep in the kernel like a `reset` write. Selecting
+ * is waited for as a reset is (awaitKernel: past its limit the step fails, StillInKernel, and the put-back
+ * waits for that write); putting back at most as long, then it is left in the helper and named.
+ */
+async function writeResetMethod(ctx: StepContext, value: string, why: 'select' | 'restore'): Promise<void> {
+  const access = ctx.access;
+  const bdf = ctx.target;
+  if (!access.writeAttributeAsync) return access.writeAttribute(bdf, 'reset_method', value);
+  const op = access.writeAttributeAsync(bdf, 'reset_method', value);
+  if (why === 'select') return awaitKernel(ctx, bdf, `the write of ${JSON.stringify(value)} to reset_method`, op);
+  const limit = kernelBlockLimitMs(ctx);
+  const stop = new AbortController();
+  const TIMEOUT = Symbol('timeout');
+  const first = await Promise.race([op, ctx.clock.sleep(limit, stop.signal).then(() => TIMEOUT)]).finally(() => stop.abort());
+  if (first !== TIMEOUT) return;
+  // Its function and bridge stay reserved until the write returns (the executor waits on inKernel).
+  ctx.inKernel.push(op.catch(() => {}));
+  throw new StillInKernel(bdf, `the write of ${JSON.stringify(value)} to reset_method has not returned after ${limit} ms: left in the kernel`);
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  return () => (done ??= fn());
 }
 
 /**
  * Put `reset_method` back, and read it back. A write that fails for a passing reason (EIO, EAGAIN,
  * EACCES, …) or does not read back is made once more. A listing the kernel will not take back (EINVAL: a
  * stale `bus` it listed at enumeration, see the reference §7) falls back to `default`, which re-probes.
+ * A put-back write still in the kernel past its limit is named in a note and left there.
  */
-function restoreResetMethod(ctx: StepContext, previous: string): void {
+async function restoreResetMethod(ctx: StepContext, previous: string): Promise<void> {
   const bdf = ctx.target;
-  const write = (v: string): void => ctx.access.writeAttribute(bdf, 'reset_method', v === '' ? '\n' : v);
+  const write = (v: string): Promise<void> => writeResetMethod(ctx, v === '' ? '\n' : v, 'restore');
   const readBack = (): string | null => {
     try {
       const v = ctx.access.readAttribute(bdf, 'reset_method');
@@ -117,33 +142,40 @@ function restoreResetMethod(ctx: StepContext, previous: string): void {
     else if (now !== previous) ctx.note(`reset_method reads ${JSON.stringify(now)} after restore (was ${JSON.stringify(previous)})`);
   };
   let problem = '';
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    let code: string | null = null;
-    try {
-      write(previous);
-    } catch (err) {
-      code = err instanceof AccessError ? err.code : 'EIO';
-      problem = (err as Error).message;
-    }
-    if (code === null) {
-      const now = readBack();
-      if (now === previous) {
-        if (attempt > 1) ctx.note(`reset_method put back to ${JSON.stringify(previous)} on a second write (the first: ${problem})`);
-        ctx.env.log.info({ event: 'step.reset_method_restored', step: ctx.step.id, target: bdf, value: previous }, 'reset_method restored');
+  try {
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      let code: string | null = null;
+      try {
+        await write(previous);
+      } catch (err) {
+        if (err instanceof StillInKernel) throw err;
+        code = err instanceof AccessError ? err.code : 'EIO';
+        problem = (err as Error).message;
+      }
+      if (code === null) {
+        const now = readBack();
+        if (now === previous) {
+          if (attempt > 1) ctx.note(`reset_method put back to ${JSON.stringify(previous)} on a second write (the first: ${problem})`);
+          ctx.env.log.info({ event: 'step.reset_method_restored', step: ctx.step.id, target: bdf, value: previous }, 'reset_method restored');
+          return;
+        }
+        problem = now === null ? 'it could not be read back' : `it read ${JSON.stringify(now)}`;
+        if (attempt === 2) return reportReadBack(now);
+        continue;
+      }
+      if (code !== 'EINVAL' && attempt === 1) continue;
+      try {
+        await write('default');
+        ctx.note(`reset_method ${JSON.stringify(previous)} was refused back (${code}); wrote "default" instead`);
+      } catch (err2) {
+        if (err2 instanceof StillInKernel) throw err2;
+        ctx.note(`could not put reset_method back to ${JSON.stringify(previous)}: ${problem}; "default" also failed: ${(err2 as Error).message}`);
         return;
       }
-      problem = now === null ? 'it could not be read back' : `it read ${JSON.stringify(now)}`;
-      if (attempt === 2) return reportReadBack(now);
-      continue;
+      return reportReadBack(readBack());
     }
-    if (code !== 'EINVAL' && attempt === 1) continue;
-    try {
-      write('default');
-      ctx.note(`reset_method ${JSON.stringify(previous)} was refused back (${code}); wrote "default" instead`);
-    } catch (err2) {
-      ctx.note(`could not put reset_method back to ${JSON.stringify(previous)}: ${problem}; "default" also failed: ${(err2 as Error).message}`);
-      return;
-    }
-    return reportReadBack(readBack());
+  } catch (err) {
+    if (!(err instanceof StillInKernel)) throw err;
+    ctx.note(`reset_method not put back to ${JSON.stringify(previous)}: ${err.message} (outcome unknown)`);
   }
 }
