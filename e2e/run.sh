@@ -11,6 +11,8 @@
 # Env: PRA_E2E_SCENARIOS (default, the fast subset: plain,kdump,kdump-strict,capture-vtd-off — see docs/kdump.md for why),
 #      PRA_E2E_KERNELS (6.1 and/or 6.12; default 6.1, --all both), PRA_E2E_CRASHKERNEL (default 256M),
 #      PRA_E2E_ACCEL (tcg|kvm, default: kvm only where it can boot a stock kernel), PRA_E2E_DIR (default .e2e)
+#      PRA_E2E_ARM64=yes (default with --all): the arm64 SMMUv3 scenario (e2e/arm64/), Debian's arm64 6.1 kernel
+#      under qemu-system-aarch64 virt,iommu=smmuv3
 # Skips (status 0, reason printed) only when QEMU cannot run at all. Whole run bounded by `timeout`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -116,6 +118,23 @@ for series in ${KERNELS//,/ }; do
     [[ $r -ne 124 ]] || { echo "# e2e: the driver timed out"; echo "e2e: 0 passed, 1 failed"; }
     [[ $r -eq 0 ]] || rc=$r
 done
+
+# --- 4b. arm64 SMMUv3 (e2e/arm64/): Debian's arm64 6.1 kernel under qemu-system-aarch64 -machine
+#         virt,iommu=smmuv3 (TCG), a real crash and capture, the capture kernel's tree judged by the agent on
+#         this host. With --all or PRA_E2E_ARM64=yes; about 70 s of QEMU plus the package download.
+if [[ ${PRA_E2E_ARM64:-$ALL} == yes ]]; then
+    if command -v qemu-system-aarch64 > /dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends qemu-system-arm > "$E2E/apt-arm.log" 2>&1 && command -v qemu-system-aarch64 > /dev/null 2>&1; }; then
+        log "arm64 SMMUv3 scenario (e2e/arm64/run.sh)"
+        arc=0
+        E2E=$E2E timeout 900 bash e2e/arm64/fetch-debs.sh || arc=$?
+        if [[ $arc -eq 0 ]]; then
+            FIXTURE=${PRA_E2E_FIXTURES:-$E2E/fixtures}/smmuv3-6.1 PRA_E2E_DIR=$E2E PRA_E2E_ARM64_TIMEOUT=900 bash e2e/arm64/run.sh || arc=$?
+        fi
+        [[ $arc -eq 0 ]] || { echo "e2e-arm64: failed ($arc)"; rc=1; }
+    else
+        echo "SKIP e2e-arm64: qemu-system-aarch64 missing and apt-get install qemu-system-arm failed"
+    fi
+fi
 
 # --- 5. Debian bookworm guests (e2e/debian/, docs/kdump.md): the kdump-tools scenario (the .deb, kdump-tools'
 #        own capture image, makedumpfile, the audit's prediction against the capture kernel) on every run,

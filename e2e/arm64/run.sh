@@ -33,19 +33,35 @@ if ! tar -xf "$RUN/nvme.img" -C "$RUN/fx" 2> "$RUN/tar.err"; then
     exit 1
 fi
 echo "ok - arm64: the capture kernel's tree came back ($(find "$RUN/fx/root" | wc -l) entries)"
-node dist/bundle/pci-reset-agent.mjs iommu --root "$RUN/fx/root" --old-log "$RUN/fx/old-log.txt" --no-registers --json > "$RUN/iommu.json" || :
+# The crashed kernel's dmesg, written by the first kernel 32 MiB into the disk just before the crash.
+dd if="$RUN/nvme.img" bs=1M skip=32 count=1 2> /dev/null | tr -d '\0' > "$RUN/fx/first-dmesg.txt"
+# vmcore-dmesg's output is the old log only when it is one (bookworm's kexec-tools fails on arm64 6.1).
+old_log=first-dmesg.txt
+grep -q 'Linux version' "$RUN/fx/old-log.txt" && old_log=old-log.txt
+# Relative paths, so the verdict saved with the fixture names no directory of this machine.
+(cd "$RUN/fx" && node "$PROJECT/dist/bundle/pci-reset-agent.mjs" iommu --root root --old-log "$old_log" --no-registers --json) > "$RUN/iommu.json" || :
+# What the scenario set up: an SMMU on in the crashed kernel, reset by mainline in the capture kernel.
 # shellcheck disable=SC2016 # JavaScript, not shell
 node -e '
 const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-const u = j.units.map((x) => `${x.name} case ${x.case} smmu.outcome=${x.smmu?.outcome ?? "-"}`).join("; ");
-console.log(`# arm64 verdict: case ${j.case}; ${u}; missing ${JSON.stringify(j.missing)}`);
-' "$RUN/iommu.json"
+const u = j.units.find((x) => x.name === "smmu3.0x0000000009050000");
+const checks = [
+  ["capture kernel detected (device tree /chosen/linux,elfcorehdr or /proc/vmcore)", j.captureKernel === true, ""],
+  ["SMMUv3 unit smmu3.0x0000000009050000 found", !!u, j.units.map((x) => x.name).join(", ")],
+  ["case 4, smmu.outcome aborted (\"SMMU currently enabled! Resetting...\")", j.case === "4" && u?.smmu?.outcome === "aborted", `case ${j.case}, outcome ${u?.smmu?.outcome}, missing ${JSON.stringify(j.missing)}`],
+  ["every PCI function is behind the SMMU", j.devices.length > 0 && j.devices.every((d) => d.unit === u?.name), j.devices.map((d) => `${d.bdf}:${d.unit}`).join(" ")],
+];
+for (const [name, ok, detail] of checks) console.log(`${ok ? "ok" : "not ok"} - arm64: ${name}${detail ? ` — ${detail}` : ""}`);
+process.exit(checks.every((c) => c[1]) ? 0 : 1);
+' "$RUN/iommu.json" || verdict=1
 if [[ -n ${FIXTURE:-} ]]; then
     rm -rf "$FIXTURE"
     mkdir -p "$FIXTURE"
     cp -a "$RUN/fx/root" "$FIXTURE/root"
-    cp "$RUN/fx/old-log.txt" "$RUN/fx/registers.txt" "$FIXTURE/"
+    cp "$RUN/fx/registers.txt" "$RUN/fx/first-dmesg.txt" "$FIXTURE/"
+    if grep -q 'Linux version' "$RUN/fx/old-log.txt"; then cp "$RUN/fx/old-log.txt" "$FIXTURE/"; else cp "$RUN/fx/old-log.txt" "$FIXTURE/vmcore-dmesg.err"; fi
     cp "$RUN/iommu.json" "$FIXTURE/iommu.json"
-    echo "Captured $(date -u +%F) by e2e/arm64/run.sh: a real crash (sysrq-c, DMA in flight) under $(qemu-system-aarch64 --version | head -n 1), -machine virt,iommu=smmuv3 TCG, Debian's arm64 kernel $(cat "$RUN/fx/root/proc/sys/kernel/osrelease"); root/ is the capture kernel's tree copied by e2e/arm64/init's shell step (no node in the arm64 image), old-log.txt is vmcore-dmesg /proc/vmcore there, registers.txt is devmem of the SMMU there; iommu.json is the agent run on the host with --root --old-log --no-registers." > "$FIXTURE/SOURCE"
+    echo "Captured $(date -u +%F) by e2e/arm64/run.sh: a real crash (sysrq-c, DMA in flight) under $(qemu-system-aarch64 --version | head -n 1), -machine virt,iommu=smmuv3 TCG, Debian's arm64 kernel $(cat "$RUN/fx/root/proc/sys/kernel/osrelease"); root/ is the capture kernel's tree copied by e2e/arm64/init's shell step (no node in the arm64 image), first-dmesg.txt is the crashed kernel's dmesg written to disk seconds before sysrq-c, old-log.txt is vmcore-dmesg /proc/vmcore there (vmcore-dmesg.err instead when bookworm's kexec-tools 2.0.25 could not read it: its arm64 core header lacks the kernel image mapping), registers.txt is devmem of the SMMU there; iommu.json is the agent run on the host with --root --old-log (old-log.txt, else first-dmesg.txt) --no-registers." > "$FIXTURE/SOURCE"
     echo "# arm64: fixture saved in $FIXTURE"
 fi
+exit "${verdict:-0}"

@@ -88,7 +88,7 @@ describe('replay of real capture kernels (test/fixtures/iommu)', () => {
   // Until `npm run test:e2e -- --all` (with PRA_E2E_FIXTURES=test/fixtures/iommu) has filled the directory
   // there is nothing to replay; said so rather than passing silently.
   it.skipIf(fixtures.length === 0)('fixtures are present, each with a SOURCE line', () => {
-    for (const f of fixtures) expect(fs.readFileSync(path.join(DIR, f, 'SOURCE'), 'utf8')).toMatch(/^Captured .* by e2e\/driver\.mjs scenario /);
+    for (const f of fixtures) expect(fs.readFileSync(path.join(DIR, f, 'SOURCE'), 'utf8')).toMatch(/^Captured .* by e2e\/(driver\.mjs scenario |arm64\/run\.sh: )/);
   });
 
   for (const f of fixtures) {

@@ -26,6 +26,7 @@ const FILES: Array<[string, 'sh' | 'bash']> = [
   ['e2e/arm64/init', 'sh'],
   ['e2e/arm64/run.sh', 'bash'],
   ['e2e/arm64/build-image.sh', 'bash'],
+  ['e2e/arm64/fetch-debs.sh', 'bash'],
 ];
 
 // .ci/run installs shellcheck; elsewhere the test says why it did not run.
