@@ -223,6 +223,7 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
   if (oldLog) pass = claimsFrom(oldLog, optionsBefore);
   const { faults, gathered } = pass;
   for (const p of faults.problems) problems.push(p);
+  evidence.push(...faults.notes);
   lap('oldLog');
 
   for (const log of [kmsg, oldLog]) {

@@ -50,3 +50,15 @@ describe('AMD-Vi as 6.1 and 6.12 log it (real crashed-kernel logs)', () => {
     expect(u.basis.before).toMatch(/old-log.*Extended features/);
   });
 });
+
+describe('VT-d scalable mode on 6.12: faults from a PCIe-to-PCI bridge\'s requester ID (real crashed-kernel log)', () => {
+  it.skipIf(!has('vtd-scalable-6.12'))('04:00.0 is not a function: its faults are the e1000 behind the bridge (0000:04:01.0), not "a function gone"', async () => {
+    const rootDir = path.join(DIR, 'vtd-scalable-6.12/root');
+    const root = new Root(rootDir);
+    const r = await assessIommu(root, scan(new SysfsAccess(root), rootDir), { oldLogFile: path.join(DIR, 'vtd-scalable-6.12/old-log.txt'), readRegisters: false });
+    expect(r.problems.filter((p) => /not present now/.test(p))).toEqual([]);
+    const e1000 = r.devices.find((d) => d.bdf === '0000:04:01.0')!;
+    expect(e1000.faultsBefore).toBeGreaterThan(0);
+    expect(r.evidence.map((e) => e.fact).join('\n')).toMatch(/from 0000:04:00\.0, the requester ID PCIe-to-PCI bridge 0000:03:00\.0 uses/);
+  });
+});
