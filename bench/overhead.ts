@@ -3,7 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatedTree } from '../src/mock/examples/generated.js';
+import { generatedFunctions } from '../src/mock/examples/generated.js';
+import { MockTree } from '../src/mock/tree-builder.js';
 import { breakdown } from './cpu-profile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -120,37 +121,54 @@ export async function benchOverhead(sizes = [250, 5000], runs = 3): Promise<stri
     const rows: string[] = [];
     const profiles: string[] = [];
     for (const n of sizes) {
-      const root = path.join(work, `g${n}`);
-      generatedTree(n).write(root);
-      const cp = criticalPathMs(bundle, root);
-      const results = new Map<string, ApplyRun[]>(builds.map((b) => [b.name, []]));
-      for (let i = 0; i < (n > 1000 ? Math.max(1, runs - 2) : runs); i++) for (const b of builds) results.get(b.name)!.push(applyOnce(b.file, root));
-      for (const b of builds) {
-        const rs = results.get(b.name)!;
-        const m = (k: (r: ApplyRun) => number): number => medianBy(rs, k);
-        const overhead = m((r) => r.wallMs - r.simLoadMs - cp.ms);
-        const target = 0.1 * cp.ms + 200;
-        rows.push(
-          `| ${n} | ${b.name} | ${cp.steps} / ${cp.waves} | ${cp.ms.toFixed(0)} | ${m((r) => r.wallMs).toFixed(0)} | ${m((r) => r.simLoadMs).toFixed(0)} | ${m((r) => r.toApplyStartMs).toFixed(0)} | ${m((r) => r.execMs - cp.ms).toFixed(0)} | ${m((r) => r.exitMs).toFixed(0)} | **${overhead.toFixed(0)}** | ${(overhead / cp.ms).toFixed(2)} | ${target.toFixed(0)} ${overhead <= target ? '✓' : '✗'} | ${rs[0]!.cpuMs === null ? 'n/a' : m((r) => r.cpuMs!).toFixed(0)} | ${rs[0]!.peakRssKb === null ? 'n/a' : `${(m((r) => r.peakRssKb!) / 1024).toFixed(0)} MB`} | ${rs[0]!.logLines} |`,
-        );
+      for (const machine of MACHINES) {
+        const root = path.join(work, `g${n}-${machine.key}`);
+        new MockTree().addAll(machine.functions(n)).write(root);
+        // Each build's own plan: issue 16 item 3 changes the waves, so the critical path is per build.
+        const cps = new Map(builds.map((b) => [b.name, criticalPathMs(b.file, root)]));
+        const results = new Map<string, ApplyRun[]>(builds.map((b) => [b.name, []]));
+        for (let i = 0; i < (n > 1000 ? Math.max(1, runs - 2) : runs); i++) for (const b of builds) results.get(b.name)!.push(applyOnce(b.file, root));
+        for (const b of builds) {
+          const cp = cps.get(b.name)!;
+          const rs = results.get(b.name)!;
+          const m = (k: (r: ApplyRun) => number): number => medianBy(rs, k);
+          const overhead = m((r) => r.wallMs - r.simLoadMs - cp.ms);
+          const target = 0.1 * cp.ms + 200;
+          rows.push(
+            `| ${n} | ${machine.label} | ${b.name} | ${cp.steps} / ${cp.waves} | ${cp.ms.toFixed(0)} | ${m((r) => r.wallMs).toFixed(0)} | ${m((r) => r.simLoadMs).toFixed(0)} | ${m((r) => r.toApplyStartMs).toFixed(0)} | ${m((r) => r.execMs - cp.ms).toFixed(0)} | ${m((r) => r.exitMs).toFixed(0)} | **${overhead.toFixed(0)}** | ${(overhead / cp.ms).toFixed(2)} | ${target.toFixed(0)} ${overhead <= target ? '✓' : '✗'} | ${rs[0]!.cpuMs === null ? 'n/a' : m((r) => r.cpuMs!).toFixed(0)} | ${rs[0]!.peakRssKb === null ? 'n/a' : `${(m((r) => r.peakRssKb!) / 1024).toFixed(0)} MB`} | ${rs.length} |`,
+          );
+        }
+        if (machine.key === 'live') profiles.push(profileRow(n, bundle, root, work));
       }
-      profiles.push(profileRow(n, bundle, root, work));
     }
     return [
-      '| functions | build | steps / waves | critical path (ms) | wall (ms) | simulator load (ms, excluded) | to `apply.start` (ms) | execution − critical path (ms) | exit (ms) | **overhead (ms)** | overhead ÷ critical path | target 10 % + 200 ms | CPU user+sys (ms) | peak RSS | log lines |',
-      '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+      `Load average when the section started: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}; when it ended: see the line after the profiles.`,
+      '',
+      '| functions | machine | build | steps / waves | critical path (ms) | wall (ms) | simulator load (ms, excluded) | to `apply.start` (ms) | execution − critical path (ms) | exit (ms) | **overhead (ms)** | overhead ÷ critical path | target 10 % + 200 ms | CPU user+sys (ms) | peak RSS | runs |',
+      '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|',
       ...rows,
       '',
-      'Overhead = wall − simulator load − critical path. The critical path is the sum over waves of each wave\'s longest step, from a `--virtual-time` rehearsal of the same plan (mandated waits only, no CPU). "To `apply.start`" is node\'s start, loading the bundle, scan, IOMMU evidence and plan; "execution − critical path" is the executor\'s own cost (save/restore, readiness polls, scheduling, logging, timer lateness); phases are read from the agent\'s own log (ms resolution). Simulated runs log to stderr only (no /dev/kmsg).',
+      'Overhead = wall − simulator load − critical path. The critical path is the sum over waves of each wave\'s longest step, from a `--virtual-time` rehearsal of the same plan by the same build (mandated waits only, no CPU). "To `apply.start`" is node\'s start, loading the bundle, scan, IOMMU evidence and plan; "execution − critical path" is the executor\'s own cost (save/restore, readiness polls, scheduling, logging, timer lateness); phases are read from the agent\'s own log (ms resolution). Simulated runs log to stderr only (no /dev/kmsg). Machines: "live" is the generated machine as a running host shows it (drivers bound: i40e, nvme, e1000, …); "capture" the same machine as a capture kernel shows it before any driver loads (only pcieport bound), where the agent may do its own FLR.',
       '',
-      'CPU profile of one run of this build (`node --cpu-prof`, 1 ms sampling, frames mapped through the bundle\'s source map and charged to the agent\'s concern on their stack):',
+      'CPU profile of one run of this build on the live machine (`node --cpu-prof`, 1 ms sampling, frames mapped through the bundle\'s source map and charged to the agent\'s concern on their stack):',
       '',
       ...profiles,
+      `Load average when the section ended: ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
     ].join('\n');
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** The generated machine as a live host shows it, and as a capture kernel does before drivers load. */
+const MACHINES: { key: string; label: string; functions: (n: number) => ReturnType<typeof generatedFunctions> }[] = [
+  { key: 'live', label: 'live (drivers bound)', functions: (n) => generatedFunctions(n) },
+  {
+    key: 'capture',
+    label: 'capture (no driver but pcieport)',
+    functions: (n) => generatedFunctions(n).map((f) => (f.driver === 'pcieport' ? f : { ...f, driver: undefined })),
+  },
+];
 
 function profileRow(n: number, bundle: string, root: string, work: string): string {
   const dir = path.join(work, `prof-${n}`);

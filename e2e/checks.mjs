@@ -397,13 +397,25 @@ export function checkKdump(run, { devmem }) {
     // its start): capture-kernel start (0) → agent start (the runner) → apply.start (node up, plan made)
     // → first reset issued → last reset done → agent exit (the runner's "finished" line).
     const firstStart = lines.find((l) => /pci-reset-agent: \{.*"event":"step\.start"/.test(l));
+    // Since issue 16 the agent's records reach the kernel log through a helper process, so their dmesg
+    // stamps can be late; each carries `mono`, when the event happened (CLOCK_MONOTONIC). The runner's
+    // start line was written by the shell right after reading /proc/uptime: its stamp minus that uptime
+    // puts `mono` on the dmesg clock. Records without `mono` (older agents) keep their stamp.
+    const up = /start at uptime ([\d.]+)s/.exec(startLine)?.[1];
+    const offset = up === undefined ? null : t0 - Number(up);
+    const at = (l) => {
+      const m = /"mono":([\d.]+)/.exec(l);
+      return m && offset !== null ? r2(Number(m[1]) + offset) : stamp(l);
+    };
     metrics.window = {
       agentStartS: t0,
-      applyStartS: applyStart ? stamp(applyStart) : null,
-      firstResetS: firstStart ? stamp(firstStart) : null,
-      lastResetS: stepEnds.length ? stamp(stepEnds[stepEnds.length - 1]) : null,
+      applyStartS: applyStart ? at(applyStart) : null,
+      firstResetS: firstStart ? at(firstStart) : null,
+      lastResetS: stepEnds.length ? at(stepEnds[stepEnds.length - 1]) : null,
       agentExitS: stamp(lines[finished]),
     };
+    // How late the kernel log got the last step's record (helper queue and console), for the record.
+    if (stepEnds.length) metrics.lastResetLoggedLateS = r2(stamp(stepEnds[stepEnds.length - 1]) - at(stepEnds[stepEnds.length - 1]));
   }
   const mem = /MemTotal:\s+(\d+) kB/.exec(run.artifacts['meminfo-init.txt'] ?? '');
   if (mem) metrics.captureMemTotalKb = Number(mem[1]);

@@ -3,6 +3,7 @@ import type { StepReport } from './apply-report.js';
 import { notRunReport, StepRunner } from './run-step.js';
 import { MAX_POLL_MS, plannedWaitMs, type ExecEnv } from './step-context.js';
 import { stopDma, type StopDmaResult } from './stop-dma.js';
+import { conflicts, contested, functionStepClaims, type Claims } from '../plan/claims.js';
 
 export interface ExecuteOptions {
   /** Steps not to run, with the reason (the live-system guard); reported `skipped`. */
@@ -38,26 +39,29 @@ export interface ExecuteResult {
 }
 
 /**
- * What a step holds: target, functions, a PF's VFs, everything below a bridge, and the bridge above the
- * target (the kernel locks it too in pci_reset_function()). Two steps that share any of it never overlap.
+ * What a step holds (claims.ts): a bus reset owns its bridge, everything below it and the bridge above
+ * (as before issue 16); a function reset owns its functions, the target's VFs and anything below the
+ * target, and owns its upstream bridge when it resets through the kernel (pci_reset_function() locks it)
+ * or only shares it when it is the agent's own FLR / AF FLR / PM reset. Two steps whose claims conflict
+ * never overlap.
  */
-function resources(step: PlanStep, env: ExecEnv): Set<string> {
-  const out = new Set<string>([step.target, ...step.functions]);
-  const parent = env.topo.parent(step.target);
-  if (parent !== null) out.add(parent);
-  for (const v of env.topo.vfs(step.target)) out.add(v);
-  for (const b of env.topo.below(step.target)) out.add(b);
-  return out;
+function claimsOf(step: PlanStep, env: ExecEnv): Claims {
+  if (step.method === 'bus') {
+    const own = new Set<string>([step.target, ...step.functions, ...env.topo.below(step.target)]);
+    const parent = env.topo.parent(step.target);
+    if (parent !== null) own.add(parent);
+    return { own: [...own], share: [] };
+  }
+  const c = functionStepClaims(step, env.topo);
+  const below = env.topo.below(step.target);
+  if (below.length === 0) return c;
+  const own = new Set([...c.own, ...below]);
+  return { own: [...own], share: c.share.filter((x) => !own.has(x)) };
 }
 
 /** The planner says they may run at once (same wave, or listed in independentOf). */
 function mayOverlap(a: PlanStep, b: PlanStep): boolean {
   return a.wave === b.wave || (a.independentOf ?? []).includes(b.id) || (b.independentOf ?? []).includes(a.id);
-}
-
-function disjoint(a: Set<string>, b: Set<string>): boolean {
-  for (const x of a) if (b.has(x)) return false;
-  return true;
 }
 
 /** How long the revisit after the last wave goes on at most: the kernel's own readiness limit. */
@@ -98,7 +102,7 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
   const { clock, deadline, log } = env;
   const start = clock.now();
   const steps = [...plan.steps].sort((a, b) => a.wave - b.wave || a.id - b.id);
-  const res = new Map(steps.map((s) => [s.id, resources(s, env)]));
+  const res = new Map(steps.map((s) => [s.id, claimsOf(s, env)]));
   const reports = new Map<number, StepReport>();
   const running = new Map<number, { runner: StepRunner; promise: Promise<void> }>();
   const runners: StepRunner[] = [];
@@ -131,7 +135,7 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
       if (o && o.wave !== s.wave) crossWave = true;
     }
     for (const o of [...others].sort((a, b) => a.id - b.id)) {
-      if (o.id < s.id && mayOverlap(s, o) && !disjoint(res.get(s.id)!, res.get(o.id)!)) {
+      if (o.id < s.id && mayOverlap(s, o) && conflicts(res.get(s.id)!, res.get(o.id)!)) {
         log.warn({ event: 'plan.overlap', step: s.id, other: o.id }, `steps ${o.id} and ${s.id} are marked independent but share a function or bridge; they will not overlap`);
       }
     }
@@ -151,15 +155,15 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
     for (let j = firstOpen; j < index; j++) {
       const e = steps[j]!;
       if (done.has(e.id)) continue;
-      if (!mayOverlap(s, e) || !disjoint(res.get(s.id)!, res.get(e.id)!)) return false;
+      if (!mayOverlap(s, e) || conflicts(res.get(s.id)!, res.get(e.id)!)) return false;
     }
-    for (const id of [...running.keys(), ...held.keys()]) if (!disjoint(res.get(s.id)!, res.get(id)!)) return false;
+    for (const id of [...running.keys(), ...held.keys()]) if (conflicts(res.get(s.id)!, res.get(id)!)) return false;
     return true;
   };
   /** The step given up on in the kernel that holds something `s` needs, if any. */
   const heldBy = (s: PlanStep): { id: number; shared: string[] } | null => {
     for (const id of held.keys()) {
-      const shared = [...res.get(s.id)!].filter((b) => res.get(id)!.has(b));
+      const shared = contested(res.get(s.id)!, res.get(id)!);
       if (shared.length) return { id, shared };
     }
     return null;
@@ -267,7 +271,7 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
   let dma: StopDmaResult = { cleared: [], leftOn: [] };
   if (options.stopDma) {
     const blocked = new Set<string>();
-    for (const id of stuck) for (const b of res.get(id) ?? []) blocked.add(b);
+    for (const id of stuck) for (const b of res.get(id)?.own ?? []) blocked.add(b);
     dma = stopDma(plan, finished, env, blocked);
   }
   return {

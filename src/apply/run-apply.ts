@@ -8,6 +8,7 @@ import type { Root } from '../access/root.js';
 import { SysfsAccess } from '../access/sysfs.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { CliError } from '../cli/fail.js';
+import { setExitBound } from '../cli/exit-when-done.js';
 import { gatherPlanInputs, type PlanOptions } from '../cli/commands/plan-inputs.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
@@ -42,6 +43,8 @@ export const DEFAULT_DEADLINE_MS = 30000;
  * RRS devices room and still lets a dead function cost only a third of the deadline.
  */
 export const DEFAULT_READY_TIMEOUT_MS = 10000;
+/** What the kernel log's last writes leave of the deadline for the agent to leave (ms). */
+const KMSG_EXIT_MARGIN_MS = 50;
 
 export interface ApplyOptions extends PlanOptions {
   deadline: number;
@@ -99,6 +102,11 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   // not only the resets. In real time the run starts when the process did (bin.ts marks it).
   const t0 = clock.virtual ? clock.now() : (runOrigin() ?? clock.now());
   const startedAt = new Date(Date.now() - (clock.now() - t0)).toISOString();
+  // The report and the log still queued for a pipe are waited for at exit, but not past the deadline.
+  if (!clock.virtual) setExitBound(t0 + opts.deadline);
+  // How long the kernel log's helper may still be waited for (kmsg-queue.ts): up to the deadline, less
+  // a margin to leave in.
+  const kmsgUntil = t0 + opts.deadline - KMSG_EXIT_MARGIN_MS;
   // The helper process for kernel writes (kernel-writer/): in a capture kernel started first thing, so
   // its start-up (tens of ms; far more on a loaded single CPU) overlaps the scan instead of delaying the
   // first reset. Elsewhere on first use. A run that fails before the try below kills it here.
@@ -191,6 +199,9 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
     // Writes still in the kernel: the helper is killed, the kernel finishes them on its own. Their steps
     // are reported failed or abandoned (never ok), and each write is named.
     const inFlight = writer?.close() ?? [];
+    // The steps' events reach the kernel log before the report is made (so what it did not get is in the
+    // report), waiting no longer than the deadline allows.
+    await logs.flush(kmsgUntil);
     if (result.stuck.length) problems.push(`step(s) ${result.stuck.join(', ')} still blocked in the kernel when the run ended; the agent exits without waiting for them`);
     for (const w of inFlight) {
       problems.push(`${w.path}: the write of ${JSON.stringify(w.value)} was still in the kernel after ${w.forMs} ms when the run ended: let go with its helper process, outcome unknown (the kernel may still finish the reset)`);
@@ -247,6 +258,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   } finally {
     writer?.close();
     lock?.release();
+    await logs.flush(kmsgUntil);
     logs.close();
   }
 }

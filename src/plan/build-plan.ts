@@ -6,6 +6,8 @@ import { resetsDisabled } from './kernel-listing.js';
 import type { Plan, PlanEntry, PlanMethod, PlanStep } from './plan.js';
 import { stepTiming, underlyingMethod } from './waits.js';
 import { assignWaves } from './waves.js';
+import { functionStepClaims, type Claims, type ClaimTopology } from './claims.js';
+import { siblingsToUnlock } from './overlap.js';
 
 export type { PlanInput } from './context.js';
 export type { Policy } from './policy.js';
@@ -38,8 +40,8 @@ interface Draft {
   timing: ReturnType<typeof stepTiming>;
   faults: number;
   rank: number;
-  /** Functions and bridges the step holds: steps sharing none may run concurrently. */
-  resources: string[];
+  /** Functions and bridges the step owns or shares (claims.ts): steps whose claims do not conflict may run concurrently. */
+  resources: Claims;
   underlying: string;
   /** A raw FLR in the chain relies on the table's assume=flr (DevCap FLR-). */
   assumeFlr: boolean;
@@ -85,6 +87,17 @@ export function planWithTrace(input: PlanInput): PlanTrace {
     const draft = functionDraft(ctx, d, ev, ev.chosen, covered);
     drafts.push(draft);
     for (const f of draft.functions) covered.set(f, draft);
+  }
+  // Issue 16 item 3: kernel resets below one bridge run one at a time in the kernel, the agent's own do not.
+  const unlocks = siblingsToUnlock(ctx, drafts.map((d) => ({ ...d, candidate: evaluations.get(d.target)?.chosen?.candidate })));
+  for (const [i, u] of unlocks) {
+    const old = drafts[i]!;
+    const d = ctx.byBdf.get(old.target)!;
+    const ev = evaluations.get(d.bdf)!;
+    const chosen = ev.chosen!;
+    const capability = chosen.why.split('; ')[0];
+    const why = `${capability}; the kernel offers ${u.raw} in reset_method "${(d.resetMethods ?? []).join(' ')}", but its reset file holds ${u.bridge} locked for the whole reset (pci_reset_function() takes pci_dev_lock() on the upstream bridge, drivers/pci/pci.c:5284), so resets below ${u.bridge} through it run one at a time: the agent's own ${u.raw} instead (no driver bound, config saved and restored by the agent, no kernel lock), which runs alongside the ${u.others} other function reset${u.others === 1 ? '' : 's'} below ${u.bridge}; it clears only ${d.bdf}; the kernel's ${old.method} stays the first fallback`;
+    drafts[i] = functionDraft(ctx, d, { ...ev, fallbacks: [old.method, ...old.fallbacks.filter((m) => m !== u.raw)] }, { ...chosen, method: u.raw, why }, covered);
   }
   const steps = finish(drafts, input.policy.waveSize);
   const stepOf = new Map<string, number>();
@@ -221,7 +234,7 @@ function infoNotes(ctx: PlanContext, functions: string[]): string[] {
 function rejected(ev: Evaluation, upTo: Verdict): string[] {
   const out: string[] = [];
   for (const v of ev.verdicts) {
-    if (v === upTo) break;
+    if (v === upTo || v.candidate === upTo.candidate) break;
     // "The kernel has no device-specific reset" is true of nearly everything: not worth a line.
     if (!v.ok && !(v.candidate === 'device_specific' && v.why === NO_DEVICE_SPECIFIC) && !(v.candidate === 'acpi' && v.why === NO_ACPI)) out.push(`${ev.bdf}: not ${v.candidate}: ${v.why}`);
   }
@@ -246,7 +259,6 @@ function functionDraft(ctx: PlanContext, d: ScanDevice, ev: Evaluation, v: Verdi
   else if (d.virtfns.length && v.method !== 'bus') reasons.push(`its VFs are planned on their own: ${v.candidate} is not known to reset them`);
   reasons.push(...timing.notes, ...infoNotes(ctx, functions));
   reasons.push(raw ? `config space of ${functions.join(', ')} is saved before and restored after` : 'the kernel saves and restores config space around it');
-  const parent = d.parent;
   return {
     method,
     target: d.bdf,
@@ -257,7 +269,7 @@ function functionDraft(ctx: PlanContext, d: ScanDevice, ev: Evaluation, v: Verdi
     timing,
     faults: fault.faults,
     rank: ctx.order.get(d.bdf)!,
-    resources: parent ? [...functions, parent] : functions,
+    resources: functionStepClaims({ method, target: d.bdf, functions }, planTopology(ctx)),
     underlying: underlyingMethod(d, method),
     assumeFlr: !d.flr && d.pcie !== null && ctx.quirks.get(d.bdf)!.assumeFlr !== null && (method === 'flr' || ev.fallbacks.includes('flr')),
   };
@@ -298,10 +310,34 @@ function busDraft(ctx: PlanContext, bridge: string, requesters: string[], evalua
     timing,
     faults: fault.faults,
     rank: ctx.order.get(bridge)!,
-    resources: [bridge, ...functions],
+    resources: { own: [bridge, ...functions], share: [] },
     underlying: 'bus',
     assumeFlr: false,
   };
+}
+
+const topologies = new WeakMap<PlanContext, ClaimTopology>();
+/** The scan's topology as claims.ts asks for it (the executor answers the same from ExecTopology). */
+function planTopology(ctx: PlanContext): ClaimTopology {
+  let t = topologies.get(ctx);
+  if (!t) {
+    const parent = (b: string): string | null => ctx.byBdf.get(b)?.parent ?? null;
+    t = {
+      parent,
+      vfs: (b) => [...(ctx.byBdf.get(b)?.virtfns ?? [])],
+      // pcie_find_root_port(): the first Root Port above.
+      rootPort: (b) => {
+        let p = parent(b);
+        for (let depth = 0; p !== null && depth < 256; depth++) {
+          if (ctx.byBdf.get(p)?.pcieType === 'root_port') return p;
+          p = parent(p);
+        }
+        return null;
+      },
+    };
+    topologies.set(ctx, t);
+  }
+  return t;
 }
 
 /** Order (faulting first, then lspci order), waves, ids. */

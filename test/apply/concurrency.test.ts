@@ -49,4 +49,30 @@ describe('concurrency', () => {
     ]);
     expect(res.steps.map((s) => [s.id, s.startMs])).toEqual([[1, 0], [2, 100], [3, 0]]);
   });
+
+  it('the agent\'s own FLRs of 8 functions below one bridge run together; a kernel reset below it never overlaps them', async () => {
+    const port = '0000:00:01.0';
+    const t = new MockTree().add(rootPort(port, 1, 1));
+    for (let f = 0; f < 8; f++) t.add(endpoint(`0000:01:00.${f}`, port, { multiFunction: true }));
+    const r = rig(t);
+    const raw = Array.from({ length: 8 }, (_, f) => step({ id: f + 1, method: 'flr', target: `0000:01:00.${f}`, wave: 1 }));
+    const res = await r.run(raw);
+    expect(res.steps.every((s) => s.status === 'ok')).toBe(true);
+    expect(res.steps.every((s) => s.startMs === 0)).toBe(true);
+    expect(res.durationMs).toBe(Math.max(...res.steps.map((s) => s.durationMs)));
+    expect(r.sim.violations).toEqual([]);
+
+    const r2 = rig(t);
+    const mixed = await r2.run([
+      step({ id: 1, method: 'flr', target: '0000:01:00.0', wave: 1 }),
+      step({ id: 2, method: 'kernel', target: '0000:01:00.1', wave: 1 }),
+      step({ id: 3, method: 'flr', target: '0000:01:00.2', wave: 1 }),
+    ]);
+    const span = (id: number): [number, number] => {
+      const s = mixed.steps.find((x) => x.id === id)!;
+      return [s.startMs, s.startMs + s.durationMs];
+    };
+    for (const other of [1, 3]) expect(span(2)[1] <= span(other)[0] || span(other)[1] <= span(2)[0]).toBe(true);
+    expect(r2.log.events.filter((e) => e.event === 'plan.overlap').map((e) => [e.other, e.step])).toEqual([[1, 2], [2, 3]]);
+  });
 });

@@ -98,7 +98,7 @@ describe('logging', () => {
     expect(JSON.parse(rec.slice(rec.indexOf('{')))).toEqual({ truncated: true, level: 'info', event: 'step.start', step: 3, target: '0000:01:00.0', msg: 'step 3' });
   });
 
-  it('writes each event to stderr and to the kernel log device when it is one', () => {
+  it('writes each event to stderr and to the kernel log device when it is one', async () => {
     if (!canMknod()) return;
     const dir = tmpDir();
     // A harmless character device (1:3, like /dev/null) stands in for 1:11: a real kmsg node would write
@@ -110,7 +110,8 @@ describe('logging', () => {
     expect(l.toKmsg).toBe(true);
     l.log.info({ event: 'step.start', step: 1 }, 'hello');
     l.log.error({ event: 'step.end', step: 1 }, 'bad');
-    l.close();
+    await l.flush(performance.now() + 60_000);
+    expect(l.close()).toEqual({ written: 2, dropped: 0, failed: 0, error: null });
     expect(lines.map((x) => JSON.parse(x))).toEqual([
       expect.objectContaining({ level: 'info', event: 'step.start', step: 1, msg: 'hello' }),
       expect.objectContaining({ level: 'error', event: 'step.end', msg: 'bad' }),

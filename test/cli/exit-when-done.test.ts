@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { exitWhenDone, LINGER_MS } from '../../src/cli/exit-when-done.js';
+import { exitWhenDone, LINGER_MS, setExitBound } from '../../src/cli/exit-when-done.js';
 
 afterEach(() => {
+  setExitBound(null);
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
@@ -38,6 +39,31 @@ describe('exitWhenDone', () => {
       expect(timer.hasRef()).toBe(false);
       clearTimeout(timer);
       expect(exit).not.toHaveBeenCalled();
+    } finally {
+      process.exitCode = saved;
+    }
+  });
+
+  it('waits while stdout still has output queued (a pipe not read yet), but not past the exit bound', () => {
+    vi.useFakeTimers();
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    let queued = 1_000_000;
+    vi.spyOn(process.stdout, 'writableLength', 'get').mockImplementation(() => queued);
+    const saved = process.exitCode;
+    try {
+      exitWhenDone(0);
+      vi.advanceTimersByTime(LINGER_MS + 10_000);
+      expect(exit).not.toHaveBeenCalled();
+      queued = 0;
+      vi.advanceTimersByTime(100);
+      expect(exit).toHaveBeenCalledWith(0);
+
+      exit.mockClear();
+      queued = 1_000_000;
+      setExitBound(performance.now() + LINGER_MS + 500);
+      exitWhenDone(3);
+      vi.advanceTimersByTime(LINGER_MS + 1_000);
+      expect(exit).toHaveBeenCalledWith(3);
     } finally {
       process.exitCode = saved;
     }

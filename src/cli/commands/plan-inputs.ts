@@ -41,7 +41,7 @@ export function addPlanOptions(cmd: Command): Command {
     .option('--only <selector>', 'plan only these: BDF, vendor:device (8086:1572, 8086:*) or class=CC[SS] (repeatable, or comma-separated)', collect, [])
     .option('--exclude <selector>', 'never touch these, nor any bus reset that would reach them (repeatable, or comma-separated)', collect, [])
     .option('--all', 'reset in IOMMU case 1 too (stray DMA is harmless there, so nothing is reset by default)')
-    .option('--wave-size <n>', 'most steps in one wave (steps of a wave may run at the same time)', String(DEFAULT_WAVE_SIZE))
+    .option('--wave-size <n>', 'most steps in one wave that reset through the kernel (each holds a thread); 4 times as many in all (steps of a wave may run at the same time)', String(DEFAULT_WAVE_SIZE))
     .option('--json', 'print the machine-readable document (schema in docs/json.md)')
     .option(NUMERIC_FLAGS, NUMERIC_HELP)
     .option('--kmsg <file>', 'read this kernel log instead of ROOT/dev/kmsg (IOMMU verdict)')
