@@ -247,10 +247,15 @@ export async function executePlan(plan: Plan, env: ExecEnv, options: ExecuteOpti
       done.add(s.id);
     }
     if (running.size) {
-      const grace = new AbortController();
-      const settled = Promise.allSettled([...running.values()].map((r) => r.promise));
-      await Promise.race([settled, clock.sleep(options.graceMs ?? 250, grace.signal)]);
-      grace.abort();
+      // The grace is for steps finishing their own cleanup. A step that only waits for the kernel (a write
+      // blocked since before the deadline: a dead function keeps it up to 60 s in pci_dev_wait()) gains
+      // nothing from it, and the agent's exit must not wait for it: with only such steps left, none.
+      if ([...running.values()].some((r) => !r.runner.waitingOnKernel)) {
+        const grace = new AbortController();
+        const settled = Promise.allSettled([...running.values()].map((r) => r.promise));
+        await Promise.race([settled, clock.sleep(options.graceMs ?? 250, grace.signal)]);
+        grace.abort();
+      }
       // A step holding a raw reset finishes it (mandated waits, back to D0, restore): bounded by its waits
       // and the hold's readiness cap (HOLD_READY_CAP_MS), never by a write blocked in the kernel.
       const holding = [...running.values()].filter((r) => r.runner.holding);

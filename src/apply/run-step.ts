@@ -54,6 +54,11 @@ export class StepRunner {
     return this.ctx !== null && this.ctx.holding && this.ctx.kernelPending === null && !this.finished;
   }
 
+  /** Waiting for the kernel only (a write or an ioctl made by a helper process), nothing of its own. */
+  get waitingOnKernel(): boolean {
+    return this.ctx !== null && this.ctx.kernelPending !== null && !this.finished;
+  }
+
   async run(): Promise<StepReport> {
     const { step, env } = this;
     this.startedAt = env.clock.now();
