@@ -17,12 +17,18 @@ const DMAR_FAULT = /DMAR: \[(DMA (Read|Write)|INTR-REMAP)[^\]]*\]|DRHD: handling
 const DRIVER_BOUND = /\b(e1000e 0000:|e1000 0000:|nvme nvme\d+: pci function|virtio_net virtio|virtio_blk virtio\d+: \[vd)/;
 
 const results = [];
+const pending = [];
 function check(name, fn) {
+  const slot = { name, ok: false, detail: '' };
+  results.push(slot);
+  const done = (detail) => Object.assign(slot, { ok: true, detail: detail ?? '' });
+  const failed = (e) => Object.assign(slot, { ok: false, detail: e.message });
   try {
-    const detail = fn();
-    results.push({ name, ok: true, detail: detail ?? '' });
+    const r = fn();
+    if (r instanceof Promise) pending.push(r.then(done, failed));
+    else done(r);
   } catch (e) {
-    results.push({ name, ok: false, detail: e.message });
+    failed(e);
   }
 }
 const fail = (m) => {
@@ -56,9 +62,10 @@ check('the ordinary initrd carries none of it (only the inert init-top script)',
 check('footprint reads the real kdump image (in the guest, lsinitramfs)', () => {
   const f = JSON.parse(read(path.join(guest, 'footprint.json')) || 'null');
   if (!f) fail(`no footprint output: ${read(path.join(guest, 'footprint.err'))}`);
-  if (f.source !== 'image' || f.node !== 'squashfs-xz') fail(`source ${f.source}, node ${f.node}`);
+  // The hook's default node image is zstd (PCI_RESET_AGENT_SQUASH_COMP), xz when configured.
+  if (f.source !== 'image' || !/^squashfs-(zstd|xz)$/.test(f.node)) fail(`source ${f.source}, node ${f.node}`);
   metrics.footprint = { unpackedBytes: f.unpackedBytes, compressedBytes: f.compressedBytes, imageBytes: f.image?.bytes };
-  return `adds ${(f.unpackedBytes / 1048576).toFixed(1)} MB unpacked, ~${(f.compressedBytes / 1048576).toFixed(1)} MB compressed; image ${(f.image.bytes / 1048576).toFixed(1)} MB`;
+  return `node ${f.node}; adds ${(f.unpackedBytes / 1048576).toFixed(1)} MB unpacked, ~${(f.compressedBytes / 1048576).toFixed(1)} MB compressed; image ${(f.image.bytes / 1048576).toFixed(1)} MB`;
 });
 
 check('kdump-tools loaded the capture kernel at boot, then the harness crashed the machine', () => {
@@ -158,6 +165,42 @@ check("makedumpfile reads the dump back: the crashed kernel's log comes out of i
   return `${log.split('\n').length} lines, ends with the sysrq crash`;
 });
 
+check("`pci-reset-agent footprint`, the last install step of docs/kdump.md, as written in the guest's first kernel", () => {
+  const status = read(path.join(pra, 'first-kernel/footprint.status')).trim();
+  const text = read(path.join(pra, 'first-kernel/footprint.txt'));
+  if (status !== '0') fail(`status ${status || 'missing'}: ${text.slice(0, 300)}`);
+  if (!/initrd\.img-/.test(text)) fail(`does not name the kdump image: ${text.slice(0, 300)}`);
+  return text.split('\n').find((l) => /crashkernel/i.test(l))?.trim() ?? text.split('\n')[0];
+});
+
+// Issue 17: the audit run in the first kernel (before the crash) against what the capture kernel did,
+// function by function (src/audit/compare-capture.ts, bundled here on the fly: the check runs the
+// project's own comparison, not a copy).
+const firstKernel = path.join(pra, 'first-kernel');
+check('audit in the first kernel: prediction = what the capture kernel did, function by function', async () => {
+  const audit = JSON.parse(read(path.join(firstKernel, 'audit.json')) || 'null');
+  if (!audit) fail(`no audit.json from the first kernel (status ${read(path.join(firstKernel, 'audit.status')).trim()}: ${read(path.join(firstKernel, 'audit.err')).slice(-300)})`);
+  const { compareWithCapture, parseDriverList } = await loadCompare();
+  const driversText = read(path.join(pra, 'capture-drivers.txt'));
+  if (!driversText) fail('no capture-drivers.txt from the capture kernel');
+  const drivers = parseDriverList(driversText, 'capture-drivers.txt');
+  const agent = JSON.parse(read(path.join(pra, 'report.json')) || 'null');
+  const rows = compareWithCapture(audit, { drivers, agent });
+  metrics.audit = { status: Number(read(path.join(firstKernel, 'audit.status')).trim()), headline: audit.headline, counts: audit.counts, comparisons: rows };
+  const noDriverInImage = audit.devices.filter((d) => d.capture !== 'image' && d.capture !== 'builtin' && (d.firstKernelModules ?? []).length);
+  if (!noDriverInImage.length) fail('no function whose driver the kdump image lacks: the comparison would not cover that case');
+  const bad = rows.filter((r) => !r.ok);
+  if (bad.length) fail(bad.map((r) => `${r.bdf}: predicted ${r.predicted}, got ${r.actual} (${r.why})`).join(' | '));
+  return `${rows.length} functions as predicted; drivers missing from the image: ${noDriverInImage.map((d) => `${d.bdf} ${d.firstKernelModules[0]}`).join(', ')}`;
+});
+
+async function loadCompare() {
+  const esbuild = await import('esbuild');
+  const out = await esbuild.build({ entryPoints: [new URL('../../src/audit/compare-capture.ts', import.meta.url).pathname], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
+  return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].contents).toString('base64')}`);
+}
+
+for (const p of pending) await p;
 const passed = results.filter((r) => r.ok).length;
 for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? `: ${r.detail}` : ''}\n`);
 fs.writeFileSync(path.join(run, 'summary.json'), `${JSON.stringify({ results, metrics }, null, 2)}\n`);

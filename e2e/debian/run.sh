@@ -37,8 +37,9 @@ export PATH=$PATH:/sbin:/usr/sbin
 log "npm run package:deb"
 OUT=$OUT/deb bash scripts/package-deb.sh > "$OUT/package.log" 2>&1 || { tail -n 20 "$OUT/package.log"; exit 1; }
 DEB=$(ls "$OUT"/deb/pci-reset-agent_*_amd64.deb)
-# The key: the package's file contents (not its times, nor the changelog's date), the builder, the guest files.
-key=$( (dpkg-deb --fsys-tarfile "$DEB" | tar -xO --exclude='*changelog.gz' | sha256sum; cat e2e/debian/build-guest.sh; find e2e/debian/guest e2e/debian/guest-early -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
+# The key: the package's file contents (not its times, nor the changelog's date), the builder, the guest
+# files, and the install steps of docs/kdump.md the builder runs.
+key=$( (dpkg-deb --fsys-tarfile "$DEB" | tar -xO --exclude='*changelog.gz' | sha256sum; cat e2e/debian/build-guest.sh; sed -n '/build-guest.sh runs the next block/,/^```$/p' docs/kdump.md; find e2e/debian/guest e2e/debian/guest-early -type f -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
 GUEST=$OUT/guest
 if [[ ! -f $GUEST/disk.img || $(cat "$GUEST/key" 2> /dev/null) != "$key" ]]; then
     log "building the guest (mmdebstrap; several minutes)"

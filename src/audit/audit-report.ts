@@ -13,7 +13,8 @@ export const AUDIT_SCHEMA = 'pci-reset-agent/audit/1';
 /**
  * - `agent`: the agent resets it in the capture kernel before drivers load.
  * - `driver`: its driver is in the capture image (or built in) and binds; `driverStops` says whether
- *   that driver is known to stop the device's DMA when it does.
+ *   that driver is known to stop the device's DMA when it does. With kdump-tools also a driver that only
+ *   the root file system has (capture `root`): it binds later, after switch_root, before the dump.
  * - `harmless`: not a DMA master (a bridge, Bus Master off and no driver), or stray DMA cannot hurt
  *   (predicted IOMMU case 1).
  * - `keeps-dma`: nothing stops it: no driver in the image and the agent cannot (or may not) reset it.
@@ -35,14 +36,23 @@ export interface AuditDevice {
   modaliasSource: 'sysfs' | 'config' | null;
   /** Driver bound now, in the first kernel. */
   driverNow: string | null;
-  /** In the capture kernel: `image` (a module in the image matches), `builtin`, `none`, `unknown` (image not read). */
-  capture: 'image' | 'builtin' | 'none' | 'unknown';
+  /**
+   * In the capture kernel: `image` (a module in the image matches), `builtin`, `root` (kdump-tools only: no
+   * module in the image, but the capture kernel mounts the root file system and udev there loads one of
+   * `rootModules`), `none`, `unknown` (image not read).
+   */
+  capture: 'image' | 'builtin' | 'root' | 'none' | 'unknown';
   /** Matching modules present in the image (normalised names). */
   imageModules: string[];
   /** Matching built-in modules. */
   builtinModules: string[];
   /** Modules of the first kernel that match (its lib/modules modules.alias): what the image could carry. */
   firstKernelModules: string[];
+  /**
+   * kdump-tools: the first kernel's matching modules (not disabled) that udev loads from the root file
+   * system after the capture kernel's switch_root, when the image has none (capture `root`); else empty.
+   */
+  rootModules: string[];
   /** Matching modules the capture command line blacklists or disables (module_blacklist=, usbcore.nousb, …). */
   disabledModules: string[];
   verdict: AuditVerdict;

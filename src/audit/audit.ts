@@ -95,7 +95,13 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const tPlan = performance.now();
   const planIommu: IommuReport =
     !input.iommu.captureKernel && iommu.predicted !== 'unknown' ? { ...input.iommu, prediction: { case: iommu.predicted, basis: iommu.basis } } : input.iommu;
-  const plan = buildPlan({ scan: input.scan, iommu: planIommu, quirks: input.quirks, policy: input.policy });
+  // ... and the scan as the agent will see it there: it runs before udev, so only drivers built into the
+  // kernel are bound (pcieport, a built-in storage driver); a module bound now is not. The planner
+  // treats a bound driver as a reason against a raw bus reset (its reset_prepare/reset_done would be
+  // skipped): planned on today's bindings, the Debian e2e guest's e1000 behind a PCIe-to-PCI bridge
+  // looked unresettable, while the capture kernel's agent reset it through the bridge.
+  const atAgentTime = input.iommu.captureKernel ? input.scan : { ...input.scan, devices: input.scan.devices.map((d) => (d.driver === null || builtIn(d, root, image, firstKernel) ? d : { ...d, driver: null })) };
+  const plan = buildPlan({ scan: atAgentTime, iommu: planIommu, quirks: input.quirks, policy: input.policy });
   timings.plan = ms(performance.now() - tPlan);
 
   // The agent in the image, and the memory for it.
@@ -112,11 +118,18 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const stepOf = new Map<string, PlanStep>();
   for (const s of plan.steps) for (const f of s.functions) stepOf.set(f, s);
   const leftOut = new Map([...plan.unresettable, ...plan.excluded].map((e) => [e.bdf, e.reason]));
+  // kdump-tools boots the capture kernel into the root file system (kdump-config passes
+  // systemd.unit=kdump-tools-dump.service; that unit keeps systemd's default dependencies, so it starts
+  // after sysinit.target, i.e. after systemd-udev-trigger.service has loaded drivers from the root's
+  // /lib/modules). A module the image lacks still binds there, before the dump is saved. kdump-utils
+  // (dracut) saves the dump from the initramfs: only the image's modules bind.
+  const bootsRoot = setup.tool === 'kdump-tools';
   const devices = input.scan.devices.map((d) =>
     judge(d, {
       root,
       image,
       firstKernel,
+      bootsRoot,
       disabled,
       nousb: cmdWords.has('usbcore.nousb'),
       agentIn,
@@ -130,7 +143,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const keeps = devices.filter((d) => d.verdict === 'keeps-dma');
   if (keeps.length) findings.push(`${keeps.length} function${keeps.length === 1 ? '' : 's'} will keep doing DMA in the capture kernel: ${keeps.map((d) => d.bdf).join(', ')}`);
   const unsure = devices.filter((d) => d.verdict === 'driver' && !d.driverStops);
-  if (unsure.length) warnings.push(`${unsure.length} function${unsure.length === 1 ? '' : 's'} get${unsure.length === 1 ? 's' : ''} a driver in the capture kernel that is not known to reset the device at probe: ${unsure.map((d) => `${d.bdf} (${d.imageModules[0] ?? d.builtinModules[0]})`).join(', ')}`);
+  if (unsure.length) warnings.push(`${unsure.length} function${unsure.length === 1 ? '' : 's'} get${unsure.length === 1 ? 's' : ''} a driver in the capture kernel that is not known to reset the device at probe: ${unsure.map((d) => `${d.bdf} (${d.imageModules[0] ?? d.builtinModules[0] ?? d.rootModules[0]})`).join(', ')}`);
   if (!setup.cmdline) warnings.push('the capture kernel\'s command line is unknown (no kdump tooling found; give it with --kdump-cmdline)');
 
   timings.total = ms(performance.now() - t0);
@@ -172,6 +185,8 @@ interface JudgeContext {
   root: Root;
   image: ImageSummary | null;
   firstKernel: FirstKernelModules;
+  /** The capture kernel mounts the root file system and its udev loads the root's modules (kdump-tools). */
+  bootsRoot: boolean;
   disabled: Set<string>;
   nousb: boolean;
   agentIn: boolean;
@@ -197,6 +212,7 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
     builtinModules: [],
     firstKernelModules: modalias ? [...ctx.firstKernel.aliases.match(modalias), ...ctx.firstKernel.builtin.match(modalias)] : [],
     disabledModules: [],
+    rootModules: [],
     verdict: 'unknown',
     reason: '',
     agentStep: null,
@@ -206,10 +222,12 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
     const off = (m: string): boolean => ctx.disabled.has(m) || (ctx.nousb && USB_HCD_MODULES.has(m));
     const inImage = ctx.image.aliases.match(modalias).filter((m) => ctx.image!.modules.has(m));
     const builtin = ctx.image.builtinAliases.match(modalias);
-    dev.disabledModules = [...inImage, ...builtin].filter(off);
+    const fromRoot = ctx.bootsRoot ? ctx.firstKernel.aliases.match(modalias).filter((m) => !inImage.includes(m)) : [];
+    dev.disabledModules = [...new Set([...inImage, ...builtin, ...fromRoot].filter(off))];
     dev.imageModules = inImage.filter((m) => !off(m));
     dev.builtinModules = builtin.filter((m) => !off(m));
-    dev.capture = dev.imageModules.length ? 'image' : dev.builtinModules.length ? 'builtin' : 'none';
+    if (!dev.imageModules.length && !dev.builtinModules.length) dev.rootModules = fromRoot.filter((m) => !off(m));
+    dev.capture = dev.imageModules.length ? 'image' : dev.builtinModules.length ? 'builtin' : dev.rootModules.length ? 'root' : 'none';
   }
   const set = (verdict: AuditVerdict, reason: string): AuditDevice => {
     dev.verdict = verdict;
@@ -231,10 +249,14 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
   if (d.command !== null && (d.command & 0x4) === 0 && d.driver === null) return set('harmless', 'Bus Master is off (Command register) and no driver is bound: it cannot start DMA');
   if (ctx.case1) return set('harmless', 'predicted IOMMU case 1: stray DMA lands in the crashed kernel\'s memory, not the capture kernel\'s');
   // 3. Its driver in the capture kernel.
-  const binding = dev.imageModules[0] ?? dev.builtinModules[0];
+  const binding = dev.imageModules[0] ?? dev.builtinModules[0] ?? dev.rootModules[0];
   if (binding) {
     const known = stoppingDriver(binding);
-    const where = dev.imageModules.length ? 'in the image' : 'built into the kernel';
+    const where = dev.imageModules.length
+      ? 'in the image'
+      : dev.builtinModules.length
+        ? 'built into the kernel'
+        : 'not in the image: loaded from the root file system after switch_root, so the device runs unchecked until then';
     const why = ctx.step && !ctx.agentIn ? ' (the agent would reset it but is not in the image)' : ctx.leftOut ? ` (the agent leaves it: ${ctx.leftOut})` : '';
     if (known) {
       dev.driverStops = { module: known.module, kind: known.kind, what: known.what, source: known.source };
@@ -264,6 +286,16 @@ function modaliasOf(root: Root, d: ScanDevice): { modalias: string | null; sourc
     modalias: `pci:v${h8(d.vendor)}d${h8(d.device)}sv${h8(d.subsystemVendor)}sd${h8(d.subsystemDevice)}bc${cls.slice(0, 2)}sc${cls.slice(2, 4)}i${cls.slice(4, 6)}`,
     source: 'config',
   };
+}
+
+/** The function's bound driver is built into the kernel (the image's or the first kernel's modules.builtin tables), or is pcieport. */
+function builtIn(d: ScanDevice, root: Root, image: ImageSummary | null, firstKernel: FirstKernelModules): boolean {
+  const driver = d.driver!.replace(/-/g, '_');
+  if (driver === 'pcieport') return true;
+  const { modalias } = modaliasOf(root, d);
+  if (!modalias) return false;
+  const builtins = [...(image ? image.builtinAliases.match(modalias) : []), ...firstKernel.builtin.match(modalias)];
+  return builtins.some((m) => m === driver);
 }
 
 /** Modules the capture command line keeps from loading: module_blacklist= (kernel), modprobe.blacklist=, rd.driver.blacklist= (dracut). */

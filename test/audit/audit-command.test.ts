@@ -36,7 +36,7 @@ describe('audit on the kdump-server example', () => {
     expect(r.code).toBe(EXIT.AUDIT_AT_RISK);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('kdump readiness: 1 device will keep doing DMA in the capture kernel');
-    expect(lines[1]).toBe('  (0000:08:00.0 1002:67df VGA controller, no driver, no safe reset)');
+    expect(lines[1]).toBe('  (0000:08:00.0 1002:67df VGA controller, driver disabled, no safe reset)');
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(80);
     expect(r.stdout).toMatch(/agent: +in the image \(usr\/lib\/pci-reset-agent\/pci-reset-agent\.mjs, version\s+0\.1\.0, node squashfs\)/);
   });
@@ -47,19 +47,30 @@ describe('audit on the kdump-server example', () => {
     expect(j.schema).toBe('pci-reset-agent/audit/1');
     expect(j.ready).toBe(false);
     expect(j.kdump.tool).toBe('kdump-tools');
-    expect(j.kdump.cmdline).toMatch(/intel_iommu=on iommu=pt reset_devices systemd\.unit=kdump-tools-dump\.service nr_cpus=1 irqpoll usbcore\.nousb$/);
+    expect(j.kdump.cmdline).toMatch(/intel_iommu=on iommu=pt reset_devices systemd\.unit=kdump-tools-dump\.service nr_cpus=1 irqpoll usbcore\.nousb modprobe\.blacklist=amdgpu$/);
     expect(j.kdump.cmdline).not.toMatch(/crashkernel/);
     expect(j.image.segments.map((s) => s.compression)).toEqual(['none', 'gzip']);
     const by = new Map(j.devices.map((d) => [d.bdf, d]));
-    expect(by.get('0000:08:00.0')).toMatchObject({ verdict: 'keeps-dma', capture: 'none', firstKernelModules: ['amdgpu'], modaliasSource: 'config' });
+    expect(by.get('0000:08:00.0')).toMatchObject({ verdict: 'keeps-dma', capture: 'none', firstKernelModules: ['amdgpu'], disabledModules: ['amdgpu'], modaliasSource: 'config' });
     expect(by.get('0000:01:00.0')).toMatchObject({ verdict: 'agent', capture: 'image', imageModules: ['nvme'] });
-    expect(by.get('0000:05:00.0')).toMatchObject({ verdict: 'agent', capture: 'none', firstKernelModules: ['mlx5_core'] });
+    // mlx5_core is not in the image; kdump-tools' capture kernel loads it from the root file system.
+    expect(by.get('0000:05:00.0')).toMatchObject({ verdict: 'agent', capture: 'root', rootModules: ['mlx5_core'], firstKernelModules: ['mlx5_core'] });
     // xhci_pci is built in, but usbcore.nousb (kdump-tools' default) keeps it from probing.
     expect(by.get('0000:00:14.0')).toMatchObject({ capture: 'none', disabledModules: ['xhci_pci'] });
     expect(by.get('0000:00:02.0')!.verdict).toBe('harmless');
     expect(j.counts).toEqual({ agent: 14, driver: 0, harmless: 14, 'keeps-dma': 1, unknown: 0 });
     expect(j.iommu.prediction).toBe(true);
     expect(j.crashkernel).toMatchObject({ reservedBytes: 536870912, source: 'sys/kernel/kexec_crash_size', covers: true });
+  });
+
+  it('kdump-tools boots the root file system: a driver the image lacks still binds there, after switch_root', async () => {
+    const root = tmpDir();
+    kdumpServerTree().file('etc/default/kdump-tools', 'USE_KDUMP=1\n').write(root);
+    const j = JSON.parse((await runCli(['audit', '--root', root, '--json'])).stdout) as AuditReport;
+    const gpu = j.devices.find((d) => d.bdf === '0000:08:00.0')!;
+    expect(gpu).toMatchObject({ verdict: 'driver', capture: 'root', imageModules: [], rootModules: ['amdgpu'], disabledModules: [] });
+    expect(gpu.reason).toMatch(/^its driver amdgpu \(not in the image: loaded from the root file system after switch_root/);
+    expect(j.counts['keeps-dma']).toBe(0);
   });
 
   it('--prometheus writes the textfile atomically; the exposition parses (and passes promtool when present)', async () => {

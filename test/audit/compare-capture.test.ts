@@ -5,7 +5,7 @@ import { compareWithCapture } from '../../src/audit/compare-capture.js';
 
 const dev = (bdf: string, over: Partial<AuditDevice>): AuditDevice => ({
   bdf, vendor: '8086', device: '0000', class: '020000', description: 'Ethernet controller', modalias: null, modaliasSource: null, driverNow: null,
-  capture: 'none', imageModules: [], builtinModules: [], firstKernelModules: [], disabledModules: [], verdict: 'keeps-dma', reason: '', agentStep: null, driverStops: null, ...over,
+  capture: 'none', imageModules: [], builtinModules: [], firstKernelModules: [], disabledModules: [], rootModules: [], verdict: 'keeps-dma', reason: '', agentStep: null, driverStops: null, ...over,
 });
 
 const audit = (devices: AuditDevice[]): AuditReport => ({ devices } as unknown as AuditReport);
@@ -14,7 +14,7 @@ const agent = (steps: { id: number; functions: string[]; status: 'ok' | 'failed'
 describe('prediction against the capture kernel', () => {
   const devices = [
     dev('0000:00:02.0', { verdict: 'agent', agentStep: { id: 1, method: 'flr', target: '0000:00:02.0', waits: [], waitMs: 100 }, capture: 'image', imageModules: ['e1000e'] }),
-    dev('0000:00:03.0', { verdict: 'driver', capture: 'image', imageModules: ['virtio_pci'] }),
+    dev('0000:00:03.0', { verdict: 'driver', capture: 'image', imageModules: ['virtio_pci'], driverNow: 'virtio-pci' }),
     dev('0000:00:04.0', { verdict: 'keeps-dma', capture: 'none', firstKernelModules: ['nouveau'] }),
     dev('0000:00:05.0', { verdict: 'driver', capture: 'builtin', builtinModules: ['xhci_pci'] }),
   ];
@@ -26,6 +26,15 @@ describe('prediction against the capture kernel', () => {
     });
     expect(r.filter((c) => !c.ok)).toEqual([]);
     expect(r.map((c) => c.actual)).toEqual(['reset by flr (step 1), then driver e1000e', 'driver virtio-pci', 'no driver', 'driver xhci_hcd']);
+  });
+
+  it('a matching module that did not bind the function in the first kernel either is no surprise; one that did is', () => {
+    const bridge = dev('0000:03:00.0', { verdict: 'harmless', class: '060400', capture: 'builtin', builtinModules: ['shpchp'], driverNow: null });
+    const smbus = dev('0000:00:1f.3', { verdict: 'harmless', capture: 'root', rootModules: ['i2c_i801'], driverNow: 'i801_smbus' });
+    const r = compareWithCapture(audit([bridge, smbus]), { drivers: { '0000:03:00.0': null, '0000:00:1f.3': 'i801_smbus' }, agent: null });
+    expect(r.map((c) => [c.ok, c.actual])).toEqual([[true, 'no driver'], [true, 'driver i801_smbus']]);
+    const lost = compareWithCapture(audit([smbus]), { drivers: { '0000:00:1f.3': null }, agent: null });
+    expect(lost[0]).toMatchObject({ ok: false, why: 'predicted i2c_i801 to bind; nothing did' });
   });
 
   it('every difference is reported with the function and why', () => {

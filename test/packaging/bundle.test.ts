@@ -61,6 +61,28 @@ describe('single-file bundle', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("apply's deadline counts from the kdump runner's exec of node (PRA_EXEC_UPTIME), not from node's own start", () => {
+    const root = path.join(dir, 'deadline-root');
+    expect(bundle(['mock', 'server', '--out', root]).status).toBe(0);
+    const up = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const run = (execUptime: number) =>
+      spawnSync(process.execPath, [path.join(dir, 'pci-reset-agent.mjs'), 'apply', '--simulate', '--assume-capture-kernel', '--json', '--root', root, '--deadline', '30000'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: '', PRA_EXEC_UPTIME: execUptime.toFixed(2) },
+      });
+    // The runner started node 40 s ago (a cold start from squashfs): a 30 s deadline has already passed.
+    const late = JSON.parse(run(up - 40).stdout) as { deadlineReached: boolean; steps: Array<{ status: string }> };
+    // Started just now: the same run completes.
+    const now = JSON.parse(run(up).stdout) as { deadlineReached: boolean; steps: Array<{ status: string }> };
+    fs.rmSync(root, { recursive: true, force: true });
+    expect(late.deadlineReached).toBe(true);
+    expect(late.steps.length).toBeGreaterThan(0);
+    expect(late.steps.every((st) => st.status === 'abandoned')).toBe(true);
+    expect(now.deadlineReached).toBe(false);
+    expect(now.steps.every((st) => st.status === 'ok')).toBe(true);
+  });
+
   it('logs through pino, bundled: one JSON event per line on stderr (apply --simulate on a mock tree)', async () => {
     const root = path.join(dir, 'apply-root');
     expect(bundle(['mock', 'server', '--out', root]).status).toBe(0);

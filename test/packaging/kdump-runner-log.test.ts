@@ -47,3 +47,27 @@ describe('the kdump runner writes only inert text to the kernel log', () => {
     }
   }
 });
+
+/**
+ * The agent's deadline must end well before the runner's PRA_TIMEOUT kill: the runner tells node when the
+ * kill timer started (PRA_EXEC_UPTIME, src/cli/exec-origin.ts), since node's own clock starts only after
+ * its cold start from the squashfs.
+ */
+describe('the kdump runner tells node when its kill timer started', () => {
+  for (const shell of SHELLS) {
+    it(`${shell.join(' ')}: PRA_EXEC_UPTIME is /proc/uptime at the exec`, () => {
+      const fake = path.join(tmpDir(), 'node');
+      fs.writeFileSync(fake, '#!/bin/sh\necho "exec=$PRA_EXEC_UPTIME"\n', { mode: 0o755 });
+      const before = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+      const r = spawnSync(shell[0]!, [...shell.slice(1), '-c', `. "${RUNNER}"; PRA_NODE="$FAKE_NODE"; PRA_NODE_OPTIONS=; pra_exec_agent apply`], {
+        env: { ...process.env, PRA_SOURCE_ONLY: '1', PRA_CONF: '/nonexistent', FAKE_NODE: fake },
+        encoding: 'utf8',
+      });
+      const after = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+      expect(r.status, r.stderr).toBe(0);
+      const at = Number(/^exec=(\d+(\.\d+)?)$/m.exec(r.stdout)?.[1]);
+      expect(at).toBeGreaterThanOrEqual(before);
+      expect(at).toBeLessThanOrEqual(after);
+    });
+  }
+});

@@ -62,7 +62,9 @@ export function kdumpImage(): Uint8Array {
 }
 
 export function kdumpServerTree(): MockTree {
-  // The Radeon is bound to amdgpu in the first kernel (Bus Master on): it is a DMA master.
+  // The Radeon is bound to amdgpu in the first kernel (Bus Master on): it is a DMA master. The admin keeps
+  // amdgpu out of the capture kernel (modprobe.blacklist=, the usual hand-made fix for a GPU driver hanging
+  // kdump); without it, kdump-tools' capture kernel would load amdgpu from the root file system.
   const fns = serverFunctions().map((f): MockFunction => (f.bdf === '0000:08:00.0' ? { ...f, driver: 'amdgpu' } : f));
   const hostDir = `lib/modules/${KDUMP_RELEASE}`;
   return new MockTree()
@@ -71,7 +73,12 @@ export function kdumpServerTree(): MockTree {
     .file('proc/sys/kernel/osrelease', `${KDUMP_RELEASE}\n`)
     .file('sys/kernel/kexec_crash_size', '536870912\n')
     .file('sys/kernel/kexec_crash_loaded', '1\n')
-    .file('etc/default/kdump-tools', 'USE_KDUMP=1\nKDUMP_KERNEL=/var/lib/kdump/vmlinuz\nKDUMP_INITRD=/var/lib/kdump/initrd.img\nKDUMP_COREDIR="/var/crash"\n#KDUMP_CMDLINE_APPEND="reset_devices systemd.unit=kdump-tools-dump.service nr_cpus=1 irqpoll usbcore.nousb"\n')
+    .file('etc/default/kdump-tools', 'USE_KDUMP=1\nKDUMP_KERNEL=/var/lib/kdump/vmlinuz\nKDUMP_INITRD=/var/lib/kdump/initrd.img\nKDUMP_COREDIR="/var/crash"\nKDUMP_CMDLINE_APPEND="reset_devices systemd.unit=kdump-tools-dump.service nr_cpus=1 irqpoll usbcore.nousb modprobe.blacklist=amdgpu"\n')
+    // The admin's own table: no bus reset for the Radeon (on this board its link does not come back after
+    // one). With amdgpu kept out and no FLR, no PM reset (quirk_no_pm_reset) and now no bus reset, nothing
+    // stops it. Without this line the capture kernel's agent would reset it through its root port: there no
+    // driver is bound yet, so nothing speaks against a raw bus reset.
+    .file('etc/pci-reset-agent/quirks.d/50-radeon.quirks', '1002:67df  no_bus  reason="this board: the link does not come back after a secondary bus reset (admin, kdump tests)"\n')
     .file(`var/lib/kdump/initrd.img-${KDUMP_RELEASE}`, kdumpImage())
     .link('var/lib/kdump/initrd.img', `initrd.img-${KDUMP_RELEASE}`)
     .file(`${hostDir}/modules.alias`, aliasFile(Object.keys(ALIASES), ALIASES))

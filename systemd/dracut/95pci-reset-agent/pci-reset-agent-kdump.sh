@@ -128,8 +128,12 @@ pra_exec_agent() {
     # process (which inherits this environment) makes them on libuv's thread pool so independent resets
     # overlap. Its default of 4 threads would serialise a machine with dozens of devices; the pool size
     # must be set before node starts.
+    # PRA_EXEC_UPTIME: the moment the PRA_TIMEOUT kill timer starts. The agent's --deadline counts from
+    # it (src/cli/exec-origin.ts), not from node's own clock, which starts only after node's cold start
+    # from the squashfs (tens of seconds in an emulated capture kernel): the agent stops on its deadline
+    # a whole PRA_TIMEOUT - deadline (60 s by default) before the kill.
     # shellcheck disable=SC2086 # PRA_NODE_OPTIONS is a list of options by design
-    UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-32} pra_timeout "$PRA_NODE" $PRA_NODE_OPTIONS "$PRA_LIB/pci-reset-agent.mjs" "$@"
+    PRA_EXEC_UPTIME=$(pra_uptime) UV_THREADPOOL_SIZE=${UV_THREADPOOL_SIZE:-32} pra_timeout "$PRA_NODE" $PRA_NODE_OPTIONS "$PRA_LIB/pci-reset-agent.mjs" "$@"
 }
 
 pra_main() {

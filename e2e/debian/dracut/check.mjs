@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Checks of the real-dracut end-to-end (e2e/debian/dracut/run.sh), from the guest build's records and
+// what the capture kernel's harness saved to the disk (/var/crash/pra-e2e-dracut/, read with debugfs).
+// Usage: node e2e/debian/dracut/check.mjs --run DIR --guest DIR
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
+const run = arg('--run');
+const guest = arg('--guest');
+const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+const ev = path.join(run, 'disk/pra-e2e-dracut');
+const DRIVER_BOUND = /\b(e1000e 0000:|e1000 0000:|nvme nvme\d+: pci function|virtio_net virtio|virtio_blk virtio\d+: \[vd)/;
+const results = [];
+const metrics = { wallSeconds: Number(read(path.join(run, 'wall-seconds')) || 0), build: JSON.parse(read(path.join(guest, 'build.json')) || '{}') };
+function check(name, fn) {
+  try {
+    results.push({ name, ok: true, detail: fn() ?? '' });
+  } catch (e) {
+    results.push({ name, ok: false, detail: e.message });
+  }
+}
+const fail = (m) => {
+  throw new Error(m);
+};
+
+check('dracut built the kdump image with the shipped module, keyed on IN_KDUMP (lsinitrd)', () => {
+  const list = read(path.join(guest, 'kdump-initrd.list'));
+  const want = ['pci-reset-agent.mjs', 'node.squashfs', 'pci-reset-agent-kdump', 'pci-reset-agent.service', 'sysinit.target.wants/pci-reset-agent.service'];
+  const missing = want.filter((w) => !list.includes(w));
+  if (missing.length) fail(`missing from the kdump image: ${missing.join(', ')} (dracut log: ${read(path.join(guest, 'dracut-kdump.log')).slice(-300)})`);
+  if (!/pci-reset-agent/.test(list.split('\n').filter((l) => /dracut modules:|^\S+$/.test(l)).join('\n')) && !/\npci-reset-agent\n/.test(list)) return 'files present (module list not printed)';
+  return 'bundle, node.squashfs, runner, unit wanted by sysinit.target';
+});
+
+check('the ordinary initrd (no IN_KDUMP) carries none of it', () => {
+  const list = read(path.join(guest, 'initrd.list'));
+  if (!list) fail('no lsinitrd listing of the ordinary initrd');
+  if (/pci-reset-agent/.test(list)) fail(list.split('\n').filter((l) => /pci-reset-agent/.test(l)).join('; '));
+});
+
+const consoleLog = read(path.join(run, 'console.log'));
+check('the capture kernel was loaded (kexec -s -p, kdumpctl\'s command line) and the machine crashed', () => {
+  const m = /PRA-E2E: kexec_crash_loaded=(\d) load took from uptime ([\d.]+) to ([\d.]+)/.exec(consoleLog);
+  if (!m || m[1] !== '1') fail(`capture kernel not loaded: ${(consoleLog.match(/PRA-E2E: .*/g) ?? []).join(' | ').slice(0, 400)}`);
+  if (!/PRA-E2E: crashing now/.test(consoleLog)) fail('no crash marker');
+  metrics.kexecLoadSeconds = Number(m[3]) - Number(m[2]);
+  return `load ${metrics.kexecLoadSeconds.toFixed(1)} s`;
+});
+
+// The journal of the capture boot (initramfs part included), as JSON records.
+const journal = read(path.join(ev, 'journal.json'))
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      return null;
+    }
+  })
+  .filter(Boolean);
+// systemd's job messages: "unit starting" 7d4958e842da4a758f6c1cdc7b36dcc5, "unit started/finished" 39f53479d3a045ac8e11786248231fbf.
+const STARTING = '7d4958e842da4a758f6c1cdc7b36dcc5';
+const DONE = '39f53479d3a045ac8e11786248231fbf';
+// Before journald runs, PID 1 logs to the kernel log, which journald then reads without the UNIT and
+// MESSAGE_ID fields: fall back to systemd's text ("Starting <Description>...", "Finished <Description>.").
+const DESCRIPTION = { 'pci-reset-agent.service': 'Reset PCI devices left doing DMA by the crashed kernel', 'systemd-udev-trigger.service': 'Coldplug All udev Devices' };
+const at = (unit, id) => {
+  const byId = journal.find((r) => r.UNIT === unit && r.MESSAGE_ID === id);
+  if (byId) return byId;
+  const verb = id === STARTING ? 'Starting' : 'Finished';
+  // systemd 252: "Starting pci-reset-agent.service - Reset PCI devices…"; older: "Starting Reset PCI devices…".
+  const texts = [`${verb} ${unit}`, `${verb} ${DESCRIPTION[unit]}`];
+  return journal.find((r) => typeof r.MESSAGE === 'string' && texts.some((t) => r.MESSAGE.startsWith(t)) && /systemd/.test(r.SYSLOG_IDENTIFIER ?? ''));
+};
+check('journal: pci-reset-agent.service finished before systemd-udev-trigger.service started (in the initramfs)', () => {
+  if (!journal.length) fail(`no journal from the capture kernel (console tail: ${consoleLog.slice(-300)})`);
+  const agentStart = at('pci-reset-agent.service', STARTING);
+  const agentDone = at('pci-reset-agent.service', DONE);
+  const trigger = at('systemd-udev-trigger.service', STARTING);
+  if (!agentStart || !agentDone) fail('no start/finish of pci-reset-agent.service in the journal');
+  if (!trigger) fail('no start of systemd-udev-trigger.service in the journal');
+  // A record journald read from the kernel log carries the kernel's own time in _SOURCE_MONOTONIC_TIMESTAMP.
+  const t = (r) => Number(r._SOURCE_MONOTONIC_TIMESTAMP ?? r.__MONOTONIC_TIMESTAMP) / 1e6;
+  if (!(t(agentDone) <= t(trigger))) fail(`agent finished at ${t(agentDone)} s, udev trigger started at ${t(trigger)} s`);
+  metrics.journal = { agentStart: t(agentStart), agentDone: t(agentDone), udevTrigger: t(trigger) };
+  return `agent ${t(agentStart).toFixed(2)} → ${t(agentDone).toFixed(2)} s, systemd-udev-trigger.service at ${t(trigger).toFixed(2)} s (monotonic)`;
+});
+
+const dmesg = read(path.join(ev, 'capture-dmesg.txt')).split('\n');
+let finished = -1;
+check('the agent ran in the capture kernel and finished with status 0; no driver bound before it', () => {
+  finished = dmesg.findIndex((l) => /pci-reset-agent: finished status=/.test(l));
+  if (finished < 0) fail('no "pci-reset-agent: finished" line in the capture kernel log');
+  const m = /finished status=(\d+) start=([\d.]+)s end=([\d.]+)s/.exec(dmesg[finished]);
+  if (m[1] !== '0') fail(dmesg[finished]);
+  const early = dmesg.slice(0, finished).filter((l) => DRIVER_BOUND.test(l));
+  if (early.length) fail(early.join(' | '));
+  metrics.agent = { start: Number(m[2]), end: Number(m[3]) };
+  return `uptime ${m[2]} → ${m[3]} s`;
+});
+
+check("the agent's report: capture kernel, every step ok", () => {
+  const rep = JSON.parse(read(path.join(ev, 'report.json')) || 'null');
+  if (!rep) fail(`no report.json (log: ${read(path.join(ev, 'kdump.log')).slice(-300)})`);
+  if (!rep.captureKernel) fail('report says not a capture kernel');
+  const steps = rep.steps ?? [];
+  if (!steps.length) fail('no steps');
+  const bad = steps.filter((s) => s.status !== 'ok' || (s.restoreMismatches ?? []).length);
+  if (bad.length) fail(bad.map((s) => `${s.method}@${s.target} ${s.status}`).join('; '));
+  metrics.steps = steps.map((s) => `${s.method}@${s.target} ${Math.round(s.durationMs)}ms`);
+  return `${steps.length} steps ok in ${Math.round(rep.durationMs)} ms`;
+});
+
+const passed = results.filter((r) => r.ok).length;
+for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? `: ${r.detail}` : ''}\n`);
+fs.writeFileSync(path.join(run, 'summary.json'), `${JSON.stringify({ results, metrics }, null, 2)}\n`);
+process.stdout.write(`e2e-dracut: ${passed} passed, ${results.length - passed} failed\n`);
+process.exit(passed === results.length ? 0 : 1);
