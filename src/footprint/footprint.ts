@@ -57,7 +57,10 @@ function readCapped(file: string, cap = 4096): string | null {
 
 /** How node is in the image, from its files. */
 function nodeKind(files: readonly ImageEntry[], squashComp: string | null): Footprint['node'] {
-  if (files.some((f) => f.path.endsWith('pci-reset-agent/node.squashfs'))) return squashComp === 'zstd' ? 'squashfs-zstd' : 'squashfs-xz';
+  // Only an xz superblock read from a host copy says xz. Unknown (the initramfs-tools hook builds node.squashfs
+  // in a temporary directory: no host copy) is the hook's and module's default, zstd, which also needs the
+  // larger crashkernel= of the two: the Debian e2e's zstd image was reported as xz, quoting 160M for 176M.
+  if (files.some((f) => f.path.endsWith('pci-reset-agent/node.squashfs'))) return squashComp === 'xz' ? 'squashfs-xz' : 'squashfs-zstd';
   if (files.some((f) => /(^|\/)bin\/node$/.test(f.path))) return 'plain';
   return 'missing';
 }
@@ -125,8 +128,8 @@ export function footprint(opts: FootprintOptions): Footprint {
     } else compressedBytes += Math.round(f.bytes * 0.4);
   }
   const squashHost = path.join(libdir, 'node.squashfs');
-  // Without an image, the module's and hook's default: node in an xz squashfs.
-  const node = image === null ? 'squashfs-xz' : nodeKind(files, fs.existsSync(squashHost) ? squashfsCompressor(squashHost) : null);
+  // Without an image, the module's and hook's default: node in a zstd squashfs (PCI_RESET_AGENT_SQUASH_COMP).
+  const node = image === null ? 'squashfs-zstd' : nodeKind(files, fs.existsSync(squashHost) ? squashfsCompressor(squashHost) : null);
   const measured = MEASURED_CRASHKERNEL.find((m) => m.node === node) ?? null;
   const cmdline = readCapped(under('/proc/cmdline'));
   const ck = cmdline !== null ? (/(?:^|\s)(crashkernel=\S+)/.exec(cmdline)?.[1] ?? null) : null;
