@@ -37,10 +37,13 @@ export interface FsAt {
   /** openat2(dirfd, path, {flags, mode, resolve}); throws SysError (ENOSYS on kernels before 5.6). */
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   openat(dirfd: number, path: string, flags: number, mode: number): number;
-  /** readlinkat; the target's raw bytes (never decoded here). `path` '' reads an O_PATH fd's own link. */
-  readlinkat(dirfd: number, path: string): Buffer;
-  /** Every entry name of an open directory (not `.`/`..`), as raw bytes, read with getdents64. */
-  readdir(fd: number): Buffer[];
+  /**
+   * readlinkat; the target as a RawName (never decoded here beyond plain ASCII). `path` '' reads an
+   * O_PATH fd's own link.
+   */
+  readlinkat(dirfd: number, path: string): RawName;
+  /** Every entry name of an open directory (not `.`/`..`), as RawNames, read with getdents64. */
+  readdir(fd: number): RawName[];
   mkdirat(dirfd: number, path: string, mode: number): void;
   unlinkat(dirfd: number, path: string, flags: number): void;
   renameat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string): void;
@@ -50,6 +53,20 @@ export interface FsAt {
   /** statx's errno name instead of a throw (a probe for an entry most functions lack): null when it exists. */
   probe(dirfd: number, path: string, flags: number): string | null;
   flock(fd: number, op: number): void;
+}
+
+/**
+ * A name as the kernel gave it: a string when every byte is ASCII (then bytes and string are the same
+ * thing: every sysfs name), else the raw bytes, for the caller to decode strictly or refuse
+ * (src/access/names.ts). A scan reads some 20,000 names: making each a Buffer first and a string second
+ * was three Buffer objects per name, most of a scan's garbage (docs/startup.md).
+ */
+export type RawName = string | Buffer;
+
+/** The bytes buf[from, to) as a RawName. */
+function rawName(buf: Buffer, from: number, to: number): RawName {
+  for (let i = from; i < to; i++) if (buf[i]! >= 0x80) return Buffer.from(buf.subarray(from, to));
+  return buf.toString('latin1', from, to);
 }
 
 export interface StatAt {
@@ -167,14 +184,14 @@ function bind(): FsAt {
     openat: (dirfd, path, flags, mode) => check(c.openat(dirfd, path, flags, mode), 'openat'),
     readlinkat(dirfd, path) {
       const n = check(c.readlinkat(dirfd, path, linkBuf, linkBuf.length), 'readlinkat');
-      return Buffer.from(linkBuf.subarray(0, n));
+      return rawName(linkBuf, 0, n);
     },
     readdir(fd) {
       if (getdentsNr === undefined) {
         // No getdents64 number for this architecture: the same listing through procfs.
         return fs.readdirSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }) as Buffer[];
       }
-      const names: Buffer[] = [];
+      const names: RawName[] = [];
       for (;;) {
         const n = check(c.getdents(getdentsNr, fd, dentBuf, dentBuf.length), 'getdents64');
         if (n === 0) return names;
@@ -183,8 +200,9 @@ function bind(): FsAt {
           const reclen = dentBuf.readUInt16LE(at + 16);
           const start = at + 19;
           const end = dentBuf.indexOf(0, start);
-          const name = dentBuf.subarray(start, end < 0 || end > at + reclen ? at + reclen : end);
-          if (!(name.length === 1 && name[0] === 0x2e) && !(name.length === 2 && name[0] === 0x2e && name[1] === 0x2e)) names.push(Buffer.from(name));
+          const stop = end < 0 || end > at + reclen ? at + reclen : end;
+          const dot = dentBuf[start] === 0x2e && (stop === start + 1 || (stop === start + 2 && dentBuf[start + 1] === 0x2e));
+          if (!dot) names.push(rawName(dentBuf, start, stop));
           at += reclen;
         }
       }

@@ -22,6 +22,7 @@ import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const project = path.resolve(here, '..');
@@ -61,25 +62,62 @@ const koffiRequire = {
   },
 };
 
-// Start-up cost (bench/overhead.ts, docs/benchmarks.md "Node's cold start"): what node loads before the
-// first reset. Three things the kdump run never uses are kept out of the start:
+// Start-up cost (bench/overhead.ts, docs/benchmarks.md "Node's cold start", docs/startup.md): what node
+// loads before the first reset. What the kdump run never uses, or uses only after its resets, is kept out
+// of the start:
 // - node's ESM facades of built-in modules (`import * as fs from 'node:fs'` fills a namespace object with
 //   every export, and fs's `promises`/`ReadStream` getters load the whole stream stack): built-ins are
 //   taken with the banner's CommonJS `require` instead, whose exports are read only when used;
+// - built-ins that node does not load for itself and that cost a start-up to load (LAZY_BUILTINS: crypto,
+//   zlib, https with tls and net, child_process, worker_threads, perf_hooks) are
+//   required on their first use, not when the module importing them is initialised. koffi's index.js
+//   requires crypto, https and zlib at load for its own download tool (never used at run time): that
+//   alone loaded crypto, tls, net, http and zlib into every scan, ~20-30 ms (docs/startup.md). The
+//   stand-in has one getter per export the built-in has on the node that builds (so `import { x }`,
+//   `import * as m` and `require()` all work); the module is required by the first read of any of them.
+//   Only built-ins whose exports are a plain object qualify (not `stream` or `events`, which are classes);
 // - pino's writers for its own destinations and transports (sonic-boom, thread-stream: assert, streams,
 //   worker_threads): the agent always hands pino its own destination (src/apply/log.ts), so they are
-//   replaced by stubs that throw if anything ever asks for them;
-// - commander's `child_process` (only for git-style executable subcommands, which the agent has none of)
-//   is required on first use instead of at load, and pino's `worker_threads` (it reads `isMainThread`
-//   only) is replaced by the one fact the agent guarantees: it logs from the main thread.
+//   replaced by stubs that throw if anything ever asks for them; pino's `worker_threads` (it reads
+//   `isMainThread` only) is replaced by the one fact the agent guarantees: it logs from the main thread.
+const LAZY_BUILTINS = ['child_process', 'crypto', 'http', 'https', 'net', 'perf_hooks', 'tls', 'worker_threads', 'zlib'];
+for (const m of LAZY_BUILTINS) if (typeof createRequire(import.meta.url)(m) !== 'object') throw new Error(`build-bundle: ${m} exports a ${typeof createRequire(import.meta.url)(m)}: it cannot be loaded lazily`);
+const lazyBuiltin = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+const requireNative = createRequire(import.meta.url);
+/**
+ * A built-in as an ES module of its own: `export default` the module and one named export per data
+ * property, read once when the bundle initialises it. Taken through a CommonJS stand-in instead, every
+ * one of the 47 modules importing node:fs or node:path would get its own copy of the ~100 exports as
+ * getters (esbuild's __toESM): 10-25 ms at start (docs/startup.md). Accessor properties (fs.promises and
+ * the stream classes, loaded only when read) are not exported: a use of one fails the build (below).
+ */
+function builtinAsEsm(id) {
+  const mod = requireNative(id);
+  const names = Object.entries(Object.getOwnPropertyDescriptors(mod))
+    .filter(([k, d]) => 'value' in d && k !== 'default' && /^[A-Za-z_$][\w$]*$/.test(k) && isBindingName(k))
+    .map(([k]) => k)
+    .sort();
+  return [`const m = require(${JSON.stringify(id)});`, 'export default m;', `export const { ${names.join(', ')} } = m;`].join('\n');
+}
+
+function isBindingName(k) {
+  try {
+    new Function(`let ${k};`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const lazyStart = {
   name: 'lazy-start',
   setup(build) {
-    build.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'builtin-cjs' } : undefined));
     build.onResolve({ filter: /^(sonic-boom|thread-stream)$/ }, (a) => ({ path: a.path, namespace: 'pino-writer-stub' }));
-    build.onResolve({ filter: /^node:child_process$/ }, (a) => (/[/\\]commander[/\\]/.test(a.importer) ? { path: a.path, namespace: 'lazy-builtin' } : undefined));
     build.onResolve({ filter: /^worker_threads$/ }, (a) => (/[/\\]pino[/\\]/.test(a.importer) ? { path: a.path, namespace: 'pino-main-thread' } : undefined));
-    build.onLoad({ filter: /.*/, namespace: 'builtin-cjs' }, (a) => ({ loader: 'js', contents: `module.exports = require(${JSON.stringify(a.path)});` }));
+    // The stand-in's own require() of the built-in is node's (external), not the stand-in again.
+    build.onResolve({ filter: lazyBuiltin }, (a) => (a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: `node:${lazyBuiltin.exec(a.path)[2]}`, namespace: 'lazy-builtin' }));
+    build.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'import-statement' ? { path: a.path, namespace: 'builtin-cjs' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'builtin-cjs' }, (a) => ({ loader: 'js', contents: builtinAsEsm(a.path) }));
     build.onLoad({ filter: /.*/, namespace: 'pino-writer-stub' }, (a) => ({
       loader: 'js',
       contents: `module.exports = class { constructor() { throw new Error(${JSON.stringify(`${a.path} is not in the kdump bundle: give pino a destination object`)}); } };`,
@@ -88,7 +126,13 @@ const lazyStart = {
     build.onLoad({ filter: /.*/, namespace: 'pino-main-thread' }, () => ({ loader: 'js', contents: 'module.exports = { isMainThread: true };' }));
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
       loader: 'js',
-      contents: `let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require(${JSON.stringify(a.path)}))[k] });`,
+      contents: [
+        `let m;`,
+        `const load = () => (m ??= require(${JSON.stringify(a.path)}));`,
+        `const names = ${JSON.stringify(Object.keys(requireNative(a.path)).filter((k) => k !== 'default').sort())};`,
+        `module.exports = {};`,
+        `for (const name of names) Object.defineProperty(module.exports, name, { enumerable: true, get: () => load()[name] });`,
+      ].join('\n'),
     }));
   },
 };
@@ -125,7 +169,17 @@ const result = await esbuild.build({
   sourcemap: sourcemap ? 'external' : false,
   logLevel: quiet ? 'error' : 'warning',
 });
+// ASCII only. esbuild escapes every non-ASCII character of strings, templates and regexes (charset
+// `ascii`), but keeps the comments it preserves as they are, and a single `…` in one of them makes node
+// decode the whole 1 MB file into a two-byte string that V8 then scans at two-byte speed: 40 ms more
+// CPU per start here (docs/startup.md). Escaped as \uXXXX (inert in a comment, and the same value in a
+// string, template or regex should esbuild ever leave one there).
+const text = fs.readFileSync(outfile, 'utf8');
+if (/[^\x00-\x7f]/.test(text)) fs.writeFileSync(outfile, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 fs.chmodSync(outfile, 0o755);
+// A built-in's export the ES stand-ins above do not have would be `undefined` at run time: refuse the build.
+const missing = result.warnings.filter((w) => /will always be undefined/.test(w.text));
+if (missing.length) throw new Error(`build-bundle: ${missing.map((w) => `${w.location?.file}:${w.location?.line}: ${w.text}`).join('; ')}`);
 if (metafileOut) fs.writeFileSync(metafileOut, JSON.stringify(result.metafile));
 
 // Native module for the lazily loaded FFI (koffi), beside the bundle.

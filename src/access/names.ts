@@ -6,8 +6,12 @@
  */
 const strict = new TextDecoder('utf-8', { fatal: true });
 
-/** The name as a string, or null when its bytes are not valid UTF-8. */
-export function decodeName(bytes: Uint8Array): string | null {
+/**
+ * The name as a string, or null when its bytes are not valid UTF-8. A string is a name already known to
+ * be plain ASCII (native-bindings/fs-at.ts, RawName).
+ */
+export function decodeName(bytes: Uint8Array | string): string | null {
+  if (typeof bytes === 'string') return bytes;
   // Plain ASCII (every sysfs name) needs no decoder.
   let ascii = true;
   for (let i = 0; i < bytes.length; i++) {
@@ -25,7 +29,8 @@ export function decodeName(bytes: Uint8Array): string | null {
 }
 
 /** Bytes shown for a message: printable ASCII as is, everything else as `\xNN`. */
-export function escapeName(bytes: Uint8Array): string {
+export function escapeName(name: Uint8Array | string): string {
+  const bytes = typeof name === 'string' ? Buffer.from(name, 'latin1') : name;
   let out = '';
   for (const b of bytes) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
   return out;

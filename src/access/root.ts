@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { AT_EMPTY_PATH, loadFsAt, O_PATH, SysError, type FsAt } from '../../native-bindings/fs-at.js';
+import { AT_EMPTY_PATH, loadFsAt, O_PATH, SysError, type FsAt, type RawName } from '../../native-bindings/fs-at.js';
 import { AccessError } from './access-error.js';
 import { ACPI_TABLE, checkKind, readCapped, SMALL_FILE, type FileKind, type ReadKind } from './bounded-read.js';
 import { decodeName, escapeName } from './names.js';
@@ -372,7 +372,7 @@ export class Root {
   /** The entries of an open directory, names decoded strictly. */
   listFd(fd: number): Listing {
     const at = this.fsAt;
-    const raw = at ? at.readdir(fd) : (fs.readdirSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }) as Buffer[]);
+    const raw: RawName[] = at ? at.readdir(fd) : (fs.readdirSync(`/proc/self/fd/${fd}`, { encoding: 'buffer' }) as Buffer[]);
     const names: string[] = [];
     const refused: string[] = [];
     for (const b of raw) {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import { O_PATH, type FsAt } from '../../native-bindings/fs-at.js';
+import { O_PATH, type FsAt, type RawName } from '../../native-bindings/fs-at.js';
 import { AccessError } from './access-error.js';
 import type { ConfigWidth, PciAccess, PciFunctionEntry } from './access.js';
 import { checkKind, CONFIG_SPACE, readCapped, SYSFS_ATTRIBUTE, type ReadKind } from './bounded-read.js';
@@ -358,7 +358,7 @@ export class SysfsAccess implements PciAccess {
   /** readlinkat(2) without following anything; null when there is no such entry or it is not a link. */
   private linkTextAt(dirFd: number, name: string, label: string): string | null {
     const at = this.root.fsAt;
-    let bytes: Buffer;
+    let bytes: RawName;
     try {
       bytes = at ? at.readlinkat(dirFd, name) : (fs.readlinkSync(`/proc/self/fd/${dirFd}/${name}`, { encoding: 'buffer' }) as Buffer);
     } catch (err) {

@@ -131,6 +131,9 @@ class TokenError extends Error {
   }
 }
 
+// Tokens are sliced out of the line, not built a character at a time: the default table is parsed at
+// every start of the agent, and concatenating one character at a time made its parse mostly garbage
+// collection (docs/startup.md).
 function tokenize(line: string, lineNo: number): Token[] {
   const out: Token[] = [];
   let i = 0;
@@ -142,22 +145,24 @@ function tokenize(line: string, lineNo: number): Token[] {
     }
     if (ch === '#') break;
     const start = i;
-    let value = '';
+    // Where the value being read starts: the token's start, or just past its first `=`.
+    let from = i;
+    let value: string | null = null;
     let key: string | null = null;
     let valueColumn = start + 1;
     let quoted = false;
     while (i < line.length && line[i] !== ' ' && line[i] !== '\t' && line[i] !== '#') {
       const c = line[i]!;
       if (c === '=' && key === null) {
-        key = value;
-        value = '';
+        key = line.slice(from, i);
         i++;
+        from = i;
         valueColumn = i + 1;
         continue;
       }
       if (c === '"') {
         // A quote opens a whole value (reason="...") or a whole token ("..." continuing a reason).
-        if (value !== '') throw new TokenError(i + 1, 'a quote may only start a value (write key="...")');
+        if (i !== from) throw new TokenError(i + 1, 'a quote may only start a value (write key="...")');
         const q = readQuoted(line, i);
         value = q.text;
         i = q.end;
@@ -167,10 +172,9 @@ function tokenize(line: string, lineNo: number): Token[] {
         quoted = key === null;
         break;
       }
-      value += c;
       i++;
     }
-    out.push({ line: lineNo, column: start + 1, raw: line.slice(start, i), key, value, valueColumn, quoted });
+    out.push({ line: lineNo, column: start + 1, raw: line.slice(start, i), key, value: value ?? line.slice(from, i), valueColumn, quoted });
   }
   return out;
 }
@@ -178,20 +182,20 @@ function tokenize(line: string, lineNo: number): Token[] {
 function readQuoted(line: string, at: number): { text: string; end: number } {
   let i = at + 1;
   let text = '';
-  while (i < line.length) {
-    const c = line[i]!;
-    if (c === '\\') {
-      const n = line[i + 1];
+  for (;;) {
+    const quote = line.indexOf('"', i);
+    const escape = line.indexOf('\\', i);
+    if (escape >= 0 && (quote < 0 || escape < quote)) {
+      const n = line[escape + 1];
       if (n === '"' || n === '\\') {
-        text += n;
-        i += 2;
+        text += line.slice(i, escape) + n;
+        i = escape + 2;
         continue;
       }
-      throw new TokenError(i + 1, `unknown escape \\${n ?? ''} in a quoted string (only \\" and \\\\ are escapes)`);
+      throw new TokenError(escape + 1, `unknown escape \\${n ?? ''} in a quoted string (only \\" and \\\\ are escapes)`);
     }
-    if (c === '"') return { text, end: i + 1 };
-    text += c;
-    i++;
+    if (quote < 0) break;
+    return { text: text + line.slice(i, quote), end: quote + 1 };
   }
   throw new TokenError(at + 1, 'quoted string is not closed on this line (end it with "; continue a long reason with another "..." on an indented line)');
 }
