@@ -34,6 +34,44 @@ process.argv.splice(1, 1, file);
 script.runInThisContext()(m.exports, require, m, file, require('node:path').dirname(file));
 `;
 
+/**
+ * What shipping a code cache would take with the bundle kept one file (issue 16, docs/startup.md): the
+ * .mjs becomes a small ES module that reads itself, takes the CommonJS bundle stored in one block comment
+ * after it (each `*\/` of the bundle written `*~/`), and runs it through vm.Script with `<file>.cache`
+ * when there is one (made by a first run with PRA_CODE_CACHE_WRITE=1, as an image build would with the
+ * image's node and the runner's options). A missing or rejected cache compiles as usual.
+ */
+const ONE_FILE_LOADER = `#!/usr/bin/env -S node --max-semi-space-size=1
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const fs = require('node:fs');
+const vm = require('node:vm');
+const file = require('node:url').fileURLToPath(import.meta.url);
+const text = fs.readFileSync(file, 'latin1');
+const start = text.indexOf('/*PRA-BODY\\n') + 11;
+let body = text.slice(start, text.lastIndexOf('\\nPRA-BODY*/'));
+if (body.includes('*~/')) body = body.replaceAll('*~/', '*/');
+let cachedData;
+try { cachedData = fs.readFileSync(file + '.cache'); } catch {}
+const script = new vm.Script('(function (exports, require, module, __filename, __dirname) {"use strict";' + body + '\\n})', { filename: file, cachedData });
+if (process.env.PRA_CODE_CACHE_WRITE === '1') process.on('exit', () => fs.writeFileSync(file + '.cache', script.createCachedData()));
+else if (cachedData && script.cachedDataRejected) process.stderr.write('code cache rejected\\n');
+const m = { exports: {} };
+script.runInThisContext()(m.exports, require, m, file, require('node:path').dirname(file));
+`;
+
+/** The one-file form of the CommonJS bundle `cjs`, written to `dir` (with koffi.node beside it). */
+function oneFile(cjs: string, dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const body = fs.readFileSync(cjs, 'latin1').replace(/^#!.*\n/, '');
+  if (body.includes('*~/')) throw new Error('the bundle holds "*~/": pick another escape');
+  const file = path.join(dir, 'pci-reset-agent.mjs');
+  fs.writeFileSync(file, `${ONE_FILE_LOADER}/*PRA-BODY\n${body.replaceAll('*/', '*~/')}\nPRA-BODY*/\n`);
+  const koffi = path.join(path.dirname(cjs), 'koffi.node');
+  if (fs.existsSync(koffi)) fs.copyFileSync(koffi, path.join(dir, 'koffi.node'));
+  return file;
+}
+
 /** Entry of the startup snapshot: the apply command's modules initialised at build time, main at run time. */
 const SNAPSHOT_ENTRY = `import * as v8 from 'node:v8';
 import { exitWhenDone } from './exit-when-done.js';
@@ -91,15 +129,24 @@ export async function benchColdStart(runs = 15): Promise<string> {
     spawnSync(process.execPath, [esm, 'mock', 'server', '--out', root]);
     const args = ['apply', '--simulate', '--virtual-time', '--assume-capture-kernel', '--root', root, '--json'];
     spawnSync(process.execPath, [...NODE_FLAGS, loader, ...args], { env: { ...process.env, PRA_CODE_CACHE_WRITE: '1' } });
+    const one = oneFile(cjs, path.join(work, 'one'));
+    const oneCached = oneFile(cjs, path.join(work, 'one-cached'));
+    spawnSync(process.execPath, [...NODE_FLAGS, oneCached, ...args], { env: { ...process.env, PRA_CODE_CACHE_WRITE: '1' } });
     const blob = await snapshotBlob(path.join(work, 'snap'));
     const empty = path.join(work, 'empty.mjs');
     fs.writeFileSync(empty, '');
+    // PRA_BENCH_BASELINE=/path/to/pci-reset-agent.mjs: another build's shipped bundle (main before a change),
+    // run interleaved with these.
+    const baseline = process.env.PRA_BENCH_BASELINE;
     const variants: Variant[] = [
       { name: 'node alone (empty script)', argv: [...NODE_FLAGS, empty], bytes: 0 },
+      ...(baseline ? [{ name: `baseline: shipped bundle of ${path.basename(path.dirname(baseline))}`, argv: [...NODE_FLAGS, baseline, ...args], bytes: size(baseline) }] : []),
       { name: 'ESM bundle, every built-in loaded at start (the former build)', argv: [...NODE_FLAGS, eager, ...args], bytes: size(eager) },
       { name: '**ESM bundle, lazy start (shipped)**', argv: [...NODE_FLAGS, esm, ...args], bytes: size(esm) },
       { name: 'CommonJS bundle', argv: [...NODE_FLAGS, cjs, ...args], bytes: size(cjs) },
       { name: 'CommonJS bundle + V8 code cache', argv: [...NODE_FLAGS, loader, ...args], bytes: size(cjs, loader, `${cjs}.cache`) },
+      { name: 'one file: ES loader + CommonJS bundle in a comment, no cache', argv: [...NODE_FLAGS, one, ...args], bytes: size(one) },
+      { name: 'one file + V8 code cache beside it', argv: [...NODE_FLAGS, oneCached, ...args], bytes: size(oneCached, `${oneCached}.cache`) },
       ...(blob ? [{ name: 'V8 startup snapshot (`--snapshot-blob`)', argv: [...NODE_FLAGS, '--snapshot-blob', blob, ...args], bytes: size(blob) }] : []),
     ];
     const res = variants.map(() => ({ cpu: [] as number[], wall: [] as number[], rss: [] as number[], failed: 0 }));

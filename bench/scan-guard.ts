@@ -31,6 +31,9 @@ export async function benchScanGuard(n = 5000, runs = 5): Promise<string> {
       launcher.file ? { name: 'installed launcher (`/usr/sbin/pci-reset-agent`)', r: median('sh', [launcher.file, 'scan', '--root', root, '--json'], runs) } : { name: 'installed launcher', r: null, why: launcher.why },
       { name: 'bundle, plain `node` (no options; for comparison, not guarded)', r: median(process.execPath, [bundle, 'scan', '--root', root, '--json'], runs) },
     ];
+    // PRA_BENCH_BASELINE=/path/to/pci-reset-agent.mjs: another build (main before a change), for comparison.
+    const baseline = process.env.PRA_BENCH_BASELINE;
+    if (baseline) rows.push({ name: `baseline ${path.basename(path.dirname(baseline))}, runner's node options (not guarded)`, r: median(process.execPath, ['--max-semi-space-size=1', baseline, 'scan', '--root', root, '--json'], runs) });
     const out = [
       `| ${n} functions | wall | ÷ lspci (guard ≤ ${MAX_RATIO.toFixed(1)}) | peak RSS (guard < ${MAX_RSS_MB} MB) |`,
       '|---|---:|---:|---:|',
