@@ -75,7 +75,7 @@ const size = (...files: string[]): number => files.reduce((n, f) => n + fs.statS
  * Node's cold start with the agent, on this machine (the QEMU e2e shows the same in a capture kernel,
  * docs/benchmarks.md): `apply --simulate --virtual-time` of the small mock server, so nearly all of it is
  * node starting, loading the bundle and initialising modules. Builds compared, runs interleaved so all see
- * the same load: the ESM bundle as built before issue 16 (`--eager-start`), the shipped ESM bundle, a
+ * the same load: the ESM bundle as formerly built (`--eager-start`), the shipped ESM bundle, a
  * CommonJS bundle, the CommonJS bundle through vm.Script with a V8 code cache, a V8 startup snapshot.
  */
 export async function benchColdStart(runs = 15): Promise<string> {
@@ -96,7 +96,7 @@ export async function benchColdStart(runs = 15): Promise<string> {
     fs.writeFileSync(empty, '');
     const variants: Variant[] = [
       { name: 'node alone (empty script)', argv: [...NODE_FLAGS, empty], bytes: 0 },
-      { name: 'ESM bundle as before issue 16 (all built-ins loaded at start)', argv: [...NODE_FLAGS, eager, ...args], bytes: size(eager) },
+      { name: 'ESM bundle, every built-in loaded at start (the former build)', argv: [...NODE_FLAGS, eager, ...args], bytes: size(eager) },
       { name: '**ESM bundle, lazy start (shipped)**', argv: [...NODE_FLAGS, esm, ...args], bytes: size(esm) },
       { name: 'CommonJS bundle', argv: [...NODE_FLAGS, cjs, ...args], bytes: size(cjs) },
       { name: 'CommonJS bundle + V8 code cache', argv: [...NODE_FLAGS, loader, ...args], bytes: size(cjs, loader, `${cjs}.cache`) },

@@ -90,7 +90,7 @@ function snapshot(dir: string): string {
 
 /**
  * The target function's directory swapped for a link to an outside copy and back, every 2 ms, for the
- * whole run (issue 11 item 2: a swap after the scan, or during it). Nothing outside may change.
+ * whole run (a swap after the scan, or during it). Nothing outside may change.
  */
 const swapState = new Map<string, { outside: string; before: string }>();
 function swapDuring(root: string, fn: string): () => void {
@@ -163,7 +163,7 @@ const DMAR = 'sys/firmware/acpi/tables/DMAR';
 const QUIRKS = 'etc/pci-reset-agent/quirks.d/hostile.quirks';
 const KMSG_ARG = 'hostile-kmsg';
 
-/** Where each input of issue 11's list is, in the tree (or on the command line, `--kmsg FILE`). */
+/** Where each hostile input is, in the tree (or on the command line, `--kmsg FILE`). */
 const PLACES: { name: string; at: (how: (p: string) => void) => Mutate; args?: Kind['args'] }[] = [
   { name: 'config', at: (how) => inFn('config', how) },
   { name: 'vendor', at: (how) => inFn('vendor', how) },
@@ -182,7 +182,7 @@ const SHAPES: { name: string; how: (p: string) => void }[] = [
   { name: '1 GB sparse file', how: huge },
 ];
 
-/** Every hostile kind of input issue 11 lists that a whole `apply` run meets. */
+/** Every kind of hostile input that a whole `apply` run meets. */
 export const KINDS: Kind[] = [
   { name: 'none (the server example, a capture kernel)', mutate: () => {} },
   ...SHAPES.flatMap((shape) => PLACES.map((place) => ({ name: `${shape.name}: ${place.name}`, mutate: place.at(shape.how), ...(place.args ? { args: place.args } : {}) }))),

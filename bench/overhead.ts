@@ -125,7 +125,7 @@ export async function benchOverhead(sizes = [250, 5000], runs = 3): Promise<stri
       for (const machine of MACHINES) {
         const root = path.join(work, `g${n}-${machine.key}`);
         new MockTree().addAll(machine.functions(n)).write(root);
-        // Each build's own plan: issue 16 item 3 changes the waves, so the critical path is per build.
+        // Each build's own plan: overlapping resets change the waves, so the critical path is per build.
         const cps = new Map(builds.map((b) => [b.name, criticalPathMs(b.file, root)]));
         const results = new Map<string, ApplyRun[]>(builds.map((b) => [b.name, []]));
         for (let i = 0; i < (n > 1000 ? Math.max(1, runs - 2) : runs); i++) for (const b of builds) results.get(b.name)!.push(applyOnce(b.file, root));

@@ -25,7 +25,7 @@ export function readTables(markdown: string): Table[] {
       current = null;
       continue;
     }
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, ''));
+    const cells = line.split('|').slice(1, -1).map((c) => c.trim().replace(/`/g, '').replace(/\*\*/g, ''));
     if (cells.every((c) => /^:?-+:?$/.test(c))) continue;
     if (!current) {
       current = { section, header: cells, rows: [] };
@@ -35,22 +35,46 @@ export function readTables(markdown: string): Table[] {
   return tables;
 }
 
-const msOf = (cell: string | undefined): number | null => {
-  const m = /^(\d+(?:\.\d+)?) ms\b/.exec(cell ?? '');
-  return m ? Number(m[1]) : null;
+/**
+ * A cell's time in ms: `123 ms` (optionally followed by `(1.31)`), or a bare number (bold allowed, as in
+ * `**433**`) when the column's header says its unit is ms (`wall (ms)`). Negative numbers are not times
+ * (a "past the deadline" column), so such a column is not plotted.
+ */
+const msOf = (cell: string | undefined, header = ''): number | null => {
+  const c = (cell ?? '').replace(/\*\*/g, '').trim();
+  const m = /^(\d+(?:\.\d+)?) ms\b/.exec(c);
+  if (m) return Number(m[1]);
+  const bare = /\(ms\b|\bms\)/.test(header) ? /^(\d+(?:\.\d+)?)(?: \([^)]*\))?$/.exec(c) : null;
+  return bare ? Number(bare[1]) : null;
 };
 
-const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948'];
+const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * A row's label: its first cell, plus the next cells while they are words rather than measurements
+ * (the overhead table's rows are told apart by functions, machine and build), cut to fit the margin.
+ */
+function rowLabel(t: Table, r: string[]): string {
+  const parts = [r[0]!];
+  for (let i = 1; i < Math.min(r.length, 4); i++) {
+    const c = r[i]!.replace(/\*\*/g, '');
+    if (msOf(c, t.header[i]) !== null || /^[\d.,/ ×%-]+|MB$/.test(c)) break;
+    parts.push(c.replace(/\s*\(.*\)$/, ''));
+  }
+  const label = parts.join(', ');
+  return label.length > 44 ? `${label.slice(0, 43)}…` : label;
+}
 
 /** One table as a horizontal grouped bar chart, or null when it has no time column. */
 export function plotTable(t: Table): string | null {
-  const cols = t.header.map((_, i) => i).filter((i) => i > 0 && t.rows.length > 0 && t.rows.every((r) => msOf(r[i]) !== null));
+  const cols = t.header.map((_, i) => i).filter((i) => i > 0 && t.rows.length > 0 && t.rows.every((r) => msOf(r[i], t.header[i]) !== null));
   if (cols.length === 0) return null;
-  const max = Math.max(...t.rows.flatMap((r) => cols.map((c) => msOf(r[c])!)));
-  const W = 800;
-  const left = 150;
-  const plotW = W - left - 90;
+  const max = Math.max(...t.rows.flatMap((r) => cols.map((c) => msOf(r[c], t.header[c])!)));
+  // The label margin grows with the longest row label (about 6.2 px a character at 11 px), the bars keep 560 px.
+  const left = Math.max(150, Math.ceil(Math.max(...t.rows.map((r) => rowLabel(t, r).length)) * 6.2) + 16);
+  const plotW = 560;
+  const W = left + plotW + 90;
   const bar = 14;
   const groupH = cols.length * (bar + 3) + 14;
   const legendH = cols.length * 16 + 10;
@@ -58,16 +82,16 @@ export function plotTable(t: Table): string | null {
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Verdana, sans-serif">`);
   out.push(`<title>${esc(t.section)}</title>`, `<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  out.push(`<text x="20" y="24" font-size="15" font-weight="bold">${esc(t.section)} (wall time, ms; bench/out/results.md)</text>`);
+  out.push(`<text x="20" y="24" font-size="15" font-weight="bold">${esc(t.section.length > 80 ? `${t.section.slice(0, 79)}…` : t.section)} (ms)</text>`);
   cols.forEach((c, k) => {
     const y = 40 + k * 16;
     out.push(`<rect x="20" y="${y}" width="12" height="12" fill="${COLORS[k % COLORS.length]}"/>`, `<text x="38" y="${y + 10}" font-size="11">${esc(t.header[c]!)}</text>`);
   });
   t.rows.forEach((r, i) => {
     const y0 = 40 + legendH + i * groupH;
-    out.push(`<text x="${left - 8}" y="${y0 + groupH / 2}" font-size="12" text-anchor="end">${esc(r[0]!)}</text>`);
+    out.push(`<text x="${left - 8}" y="${y0 + groupH / 2}" font-size="11" text-anchor="end">${esc(rowLabel(t, r))}</text>`);
     cols.forEach((c, k) => {
-      const v = msOf(r[c])!;
+      const v = msOf(r[c], t.header[c])!;
       const w = max > 0 ? (v / max) * plotW : 0;
       const y = y0 + k * (bar + 3);
       out.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${COLORS[k % COLORS.length]}"/>`);

@@ -9,7 +9,7 @@ import { buildBundle } from './overhead.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const PROJECT = path.resolve(here, '../..');
-/** Issue 16's regression guard for the scan: the bundle within 1.0× lspci, peak RSS under 80 MB. */
+/** The scan's regression guard: the bundle within 1.0× lspci, peak RSS under 80 MB. */
 const MAX_RATIO = 1.0;
 const MAX_RSS_MB = 80;
 

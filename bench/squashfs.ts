@@ -8,7 +8,7 @@ const TIME = '/usr/bin/time';
 
 /** Compressor and block size choices for node.squashfs (PCI_RESET_AGENT_SQUASH_COMP, -b). */
 const VARIANTS: { name: string; args: string[] }[] = [
-  { name: 'xz -Xbcj x86, 128 KiB (default before issue 16)', args: ['-comp', 'xz', '-Xbcj', 'x86'] },
+  { name: 'xz -Xbcj x86, 128 KiB (the former default)', args: ['-comp', 'xz', '-Xbcj', 'x86'] },
   { name: 'xz -Xbcj x86, 1 MiB', args: ['-comp', 'xz', '-Xbcj', 'x86', '-b', '1M'] },
   { name: 'gzip, 128 KiB', args: ['-comp', 'gzip'] },
   { name: 'zstd (level 15), 128 KiB', args: ['-comp', 'zstd'] },
