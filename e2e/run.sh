@@ -119,18 +119,20 @@ for series in ${KERNELS//,/ }; do
     [[ $r -eq 0 ]] || rc=$r
 done
 
-# --- 4b. arm64 SMMUv3 (e2e/arm64/): Debian's arm64 6.1 kernel under qemu-system-aarch64 -machine
+# --- 4b. arm64 SMMUv3 (e2e/arm64/): Debian's arm64 kernels (the series of PRA_E2E_KERNELS) under qemu-system-aarch64 -machine
 #         virt,iommu=smmuv3 (TCG), a real crash and capture, the capture kernel's tree judged by the agent on
 #         this host. With --all or PRA_E2E_ARM64=yes; about 70 s of QEMU plus the package download.
 if [[ ${PRA_E2E_ARM64:-$ALL} == yes ]]; then
     if command -v qemu-system-aarch64 > /dev/null 2>&1 || { DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq --no-install-recommends qemu-system-arm > "$E2E/apt-arm.log" 2>&1 && command -v qemu-system-aarch64 > /dev/null 2>&1; }; then
-        log "arm64 SMMUv3 scenario (e2e/arm64/run.sh)"
-        arc=0
-        E2E=$E2E timeout 900 bash e2e/arm64/fetch-debs.sh || arc=$?
-        if [[ $arc -eq 0 ]]; then
-            FIXTURE=${PRA_E2E_FIXTURES:-$E2E/fixtures}/smmuv3-6.1 PRA_E2E_DIR=$E2E PRA_E2E_ARM64_TIMEOUT=900 bash e2e/arm64/run.sh || arc=$?
-        fi
-        [[ $arc -eq 0 ]] || { echo "e2e-arm64: failed ($arc)"; rc=1; }
+        for series in ${KERNELS//,/ }; do
+            log "arm64 SMMUv3 scenario on $series (e2e/arm64/run.sh)"
+            arc=0
+            E2E=$E2E SERIES=$series timeout 900 bash e2e/arm64/fetch-debs.sh || arc=$?
+            if [[ $arc -eq 0 ]]; then
+                SERIES=$series FIXTURE=${PRA_E2E_FIXTURES:-$E2E/fixtures}/smmuv3-$series PRA_E2E_DIR=$E2E PRA_E2E_ARM64_TIMEOUT=900 bash e2e/arm64/run.sh || arc=$?
+            fi
+            [[ $arc -eq 0 ]] || { echo "e2e-arm64 ($series): failed ($arc)"; rc=1; }
+        done
     else
         echo "SKIP e2e-arm64: qemu-system-aarch64 missing and apt-get install qemu-system-arm failed"
     fi

@@ -4,15 +4,19 @@
 # capture kernel's shell step (e2e/arm64/init) writes its tree to the NVMe disk. This script reads the tree
 # back and runs the agent on the host against it (`iommu --root`): the crash and the capture are real, only
 # the agent runs on the host (no node for arm64 in the image).
-# Env: PRA_E2E_DIR (cache; the arm64 .debs in $PRA_E2E_DIR/debs-arm64), FIXTURE (optional: save the evidence
-# there as a test/fixtures/iommu directory). Run under `flock /tmp/pra-qemu.lock`.
+# Env: PRA_E2E_DIR (cache; the arm64 .debs in $PRA_E2E_DIR/debs-arm64, or debs-arm64-6.12), SERIES (6.1, the
+# default, or 6.12: which kernel fetch-debs.sh downloaded), FIXTURE (optional: save the evidence there as a
+# test/fixtures/iommu directory). Run under `flock /tmp/pra-qemu.lock`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PROJECT=$PWD
 E2E=${PRA_E2E_DIR:-$PROJECT/.e2e}
-W=$E2E/arm64/w
-DEBS=$E2E/debs-arm64 WORK=$W bash e2e/arm64/build-image.sh > "$E2E/arm64/build.log" 2>&1 || { tail -n 20 "$E2E/arm64/build.log"; exit 1; }
-RUN=$E2E/arm64/run
+SERIES=${SERIES:-6.1}
+DEBS=$E2E/debs-arm64 W=$E2E/arm64/w RUN=$E2E/arm64/run
+[[ $SERIES == 6.1 ]] || { DEBS=$E2E/debs-arm64-$SERIES W=$E2E/arm64/w-$SERIES RUN=$E2E/arm64/run-$SERIES; }
+rm -rf "$W"
+mkdir -p "$W"
+DEBS=$DEBS WORK=$W bash e2e/arm64/build-image.sh > "$W/build.log" 2>&1 || { tail -n 20 "$W/build.log"; exit 1; }
 rm -rf "$RUN"
 mkdir -p "$RUN"
 truncate -s 64M "$RUN/nvme.img"
@@ -25,7 +29,7 @@ timeout "${PRA_E2E_ARM64_TIMEOUT:-1800}" qemu-system-aarch64 -machine virt,iommu
     -kernel "$W/Image" -initrd "$W/initrd.img" -append "console=ttyAMA0 crashkernel=256M iomem=relaxed panic=5" \
     < /dev/null 2>&1 | while IFS= read -r l; do printf '[%7d] %s\n' $((SECONDS - t0)) "$l"; done > "$RUN/console.log" || :
 wall=$((SECONDS - t0))
-echo "# arm64: QEMU ran ${wall}s; console $RUN/console.log"
+echo "# arm64 ($SERIES): QEMU ran ${wall}s; console $RUN/console.log"
 mkdir -p "$RUN/fx"
 if ! tar -xf "$RUN/nvme.img" -C "$RUN/fx" 2> "$RUN/tar.err"; then
     echo "not ok - arm64: the capture kernel's tree came back (tar on the NVMe disk): $(head -c 300 "$RUN/tar.err")"

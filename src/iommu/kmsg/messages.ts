@@ -345,7 +345,7 @@ export const MESSAGES: MessageSpec[] = [
     // arm_smmu_device_reset() (arm/arm-smmu-v3/arm-smmu-v3.c in 6.18.19, 4.8–6.18): CR0.SMMUEN was found set,
     // so the kernel before left the SMMU translating; it sets GBPA=ABORT and disables it.
     name: 'SMMUv3 found enabled',
-    checked: { source: '6.18.19 arm/arm-smmu-v3/arm-smmu-v3.c:4184', e2e: ['6.1'] },
+    checked: { source: '6.18.19 arm/arm-smmu-v3/arm-smmu-v3.c:4184', e2e: ['6.1', '6.12'] },
     decisive: true,
     phrase: 'SMMU currently enabled! Resetting',
     re: /SMMU currently enabled! Resetting/,
@@ -355,7 +355,7 @@ export const MESSAGES: MessageSpec[] = [
     // arm_smmu_device_hw_probe(): "arm-smmu-v3 arm-smmu-v3.0.auto: ias 44-bit, oas 44-bit (features 0x00008305)"
     // (4.8–6.18); the driver enables SMMUEN in arm_smmu_device_reset() right after.
     name: 'SMMUv3 probed',
-    checked: { source: '6.18.19 arm/arm-smmu-v3/arm-smmu-v3.c:4588', e2e: ['6.1'] },
+    checked: { source: '6.18.19 arm/arm-smmu-v3/arm-smmu-v3.c:4588', e2e: ['6.1', '6.12'] },
     decisive: false,
     phrase: 'ias ',
     re: /^(?:arm-smmu-v3 (\S+): )?ias \d+-bit, oas \d+-bit \(features 0x[0-9a-f]+\)/,
