@@ -1,7 +1,7 @@
 #!/bin/bash
 # npm run package:deb: build pci-reset-agent_<version>_amd64.deb with dpkg-deb alone (no debhelper).
 #   dist/deb/pci-reset-agent_<version>_amd64.deb
-# Contents (packaging/README.md has the table): the bundle and koffi.node, the /usr/sbin launcher, the dracut
+# Contents (docs/kdump.md, "What ships", has the table): the bundle and koffi.node, the /usr/sbin launcher, the dracut
 # module (with the kdump unit), the initramfs-tools hook and init-top script, /etc/pci-reset-agent/kdump.conf
 # (a commented conffile) and quirks.d/, the man page and bash completion generated from the CLI's own
 # commander definitions, /usr/share/doc/pci-reset-agent/{copyright,changelog.gz}.
