@@ -35,6 +35,11 @@ for f in "$BUNDLE"/*; do
         *) install -m 0644 "$f" "$DESTDIR$LIBDIR/" ;;
     esac
 done
+# koffi.node without debug symbols: 1.25 MB instead of 1.62 MB in every kdump image (the .deb strips it the same way).
+if [ -f "$DESTDIR$LIBDIR/koffi.node" ] && command -v strip > /dev/null 2>&1; then
+    # (a file strip cannot read is installed as it is)
+    strip --strip-unneeded --remove-section=.comment --remove-section=.note "$DESTDIR$LIBDIR/koffi.node" 2> /dev/null || :
+fi
 install -m 0755 "$MOD/module-setup.sh" "$MOD/pci-reset-agent-kdump.sh" "$MOD/pci-reset-agent-pre-udev.sh" \
     "$DESTDIR$DRACUTMODDIR/95pci-reset-agent/"
 install -m 0644 systemd/pci-reset-agent.service "$DESTDIR$DRACUTMODDIR/95pci-reset-agent/"

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { Root } from '../access/root.js';
+import { PROC_FILE } from '../access/bounded-read.js';
 import { MEASURED_CRASHKERNEL, RECOMMENDED_CRASHKERNEL_MIB, type MeasuredCrashkernel } from './measured.js';
 import { listImage, type ImageEntry } from './image-listing.js';
 
@@ -40,19 +42,21 @@ export interface Footprint {
 
 const MiB = 1024 * 1024;
 
-function readCapped(file: string, cap = 4096): string | null {
+/** A small file under the root (proc, sysfs), resolved inside it now and read up to a page; null when unreadable. */
+function readInRoot(root: Root, rel: string): string | null {
   try {
-    const fd = fs.openSync(file, 'r');
-    try {
-      const buf = Buffer.alloc(cap);
-      const n = fs.readSync(fd, buf, 0, cap, 0);
-      return buf.subarray(0, n).toString('utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
+    return root.readText(rel, PROC_FILE);
   } catch {
     return null;
   }
+}
+
+/**
+ * The host path of `rel` resolved inside the root (links followed only as far as the root), or null when
+ * it does not exist there: what the distribution's lister and the size reads are given.
+ */
+function hostPathInRoot(root: Root, rel: string): string | null {
+  return root.exists(rel) ? root.resolve(rel) : null;
 }
 
 /** How node is in the image, from its files. */
@@ -88,12 +92,20 @@ export interface FootprintOptions {
 }
 
 export function footprint(opts: FootprintOptions): Footprint {
-  const under = (p: string) => path.join(opts.root, p);
-  const kver = (readCapped(under('/proc/sys/kernel/osrelease')) ?? '').trim();
+  // Every path of the machine is resolved inside --root (src/access/root.ts), as every other command does:
+  // a link in a mock or captured tree never leads to the host's files. --image names a host file itself.
+  const root = new Root(opts.root);
+  const kver = (readInRoot(root, 'proc/sys/kernel/osrelease') ?? '').trim();
   const notes: string[] = [];
-  const candidates = opts.image !== undefined ? [opts.image] : KDUMP_IMAGE_CANDIDATES.map((c) => under(c.replace('{kver}', kver)));
-  const imagePath = candidates.find((c) => fs.existsSync(c));
-  const libdir = opts.libdir ?? under('/usr/lib/pci-reset-agent');
+  const candidates = opts.image !== undefined ? [opts.image] : KDUMP_IMAGE_CANDIDATES.map((c) => c.replace('{kver}', kver));
+  const imagePath =
+    opts.image !== undefined ? (fs.existsSync(opts.image) ? opts.image : undefined) : candidates.map((c) => hostPathInRoot(root, c)).find((p) => p !== null) ?? undefined;
+  // The agent's files as installed on that machine (each resolved inside the root), or under opts.libdir.
+  const libFile = (name: string): string | null => {
+    if (opts.libdir === undefined) return hostPathInRoot(root, `usr/lib/pci-reset-agent/${name}`);
+    const p = path.join(opts.libdir, name);
+    return fs.existsSync(p) ? p : null;
+  };
   let files: ImageEntry[] = [];
   let image: Footprint['image'] = null;
   if (imagePath !== undefined) {
@@ -101,39 +113,40 @@ export function footprint(opts: FootprintOptions): Footprint {
     if (listing === null) notes.push(`cannot list ${imagePath}: neither lsinitramfs nor lsinitrd runs here; counted the files the hook would add`);
     else {
       // Shown as the path inside the root (what the admin of that system would type).
-      const shown = opts.image === undefined && opts.root !== '/' ? `/${path.relative(opts.root, imagePath)}` : imagePath;
+      const shown = opts.image === undefined && root.dir !== '/' ? `/${path.relative(root.dir, imagePath)}` : imagePath;
       image = { path: shown, bytes: fs.statSync(imagePath).size, lister: listing.lister };
       files = listing.entries.filter((e) => isAgentFile(e.path));
       if (files.length === 0) notes.push(`${imagePath} holds no pci-reset-agent files: rebuild it (docs/kdump.md)`);
     }
   } else {
-    notes.push(`no kdump image found (${candidates.join(', ')}); counted the files the hook would add`);
+    const shownCandidates = opts.image !== undefined ? candidates : candidates.map((c) => path.join(root.dir, c));
+    notes.push(`no kdump image found (${shownCandidates.join(', ')}); counted the files the hook would add`);
   }
   if (image === null) {
     // The files the hook or module adds, as installed on the host (node.squashfs is built with the image).
     for (const f of ['pci-reset-agent.mjs', 'koffi.node']) {
-      const p = path.join(libdir, f);
-      if (fs.existsSync(p)) files.push({ path: `usr/lib/pci-reset-agent/${f}`, bytes: fs.statSync(p).size });
+      const p = libFile(f);
+      if (p !== null) files.push({ path: `usr/lib/pci-reset-agent/${f}`, bytes: fs.statSync(p).size });
     }
-    notes.push('node.squashfs is made when the image is built (26.4 MB measured for node v20.20.2 in xz); not counted');
+    notes.push('node.squashfs is made when the image is built (30.2 MB measured for node v20.20.2 with the default zstd, 26.4 MB with xz); not counted');
   }
   const unpackedBytes = files.reduce((s, f) => s + f.bytes, 0);
   // Compressed: the squashfs is already compressed; the rest as gzip -6 would take it, read from the host copies.
   let compressedBytes = 0;
   for (const f of files) {
-    const host = path.join(libdir, path.basename(f.path));
+    const host = libFile(path.basename(f.path));
     if (f.path.endsWith('node.squashfs')) compressedBytes += f.bytes;
-    else if (/pci-reset-agent\/(pci-reset-agent\.mjs|koffi\.node)$/.test(f.path) && fs.existsSync(host)) {
+    else if (/pci-reset-agent\/(pci-reset-agent\.mjs|koffi\.node)$/.test(f.path) && host !== null) {
       compressedBytes += zlib.gzipSync(fs.readFileSync(host), { level: 6 }).length;
     } else compressedBytes += Math.round(f.bytes * 0.4);
   }
-  const squashHost = path.join(libdir, 'node.squashfs');
+  const squashHost = libFile('node.squashfs');
   // Without an image, the module's and hook's default: node in a zstd squashfs (PCI_RESET_AGENT_SQUASH_COMP).
-  const node = image === null ? 'squashfs-zstd' : nodeKind(files, fs.existsSync(squashHost) ? squashfsCompressor(squashHost) : null);
+  const node = image === null ? 'squashfs-zstd' : nodeKind(files, squashHost !== null ? squashfsCompressor(squashHost) : null);
   const measured = MEASURED_CRASHKERNEL.find((m) => m.node === node) ?? null;
-  const cmdline = readCapped(under('/proc/cmdline'));
+  const cmdline = readInRoot(root, 'proc/cmdline');
   const ck = cmdline !== null ? (/(?:^|\s)(crashkernel=\S+)/.exec(cmdline)?.[1] ?? null) : null;
-  const sizeText = readCapped(under('/sys/kernel/kexec_crash_size'));
+  const sizeText = readInRoot(root, 'sys/kernel/kexec_crash_size');
   const reservedBytes = sizeText !== null && /^\d+\s*$/.test(sizeText) ? Number(sizeText.trim()) : null;
   let verdict: Footprint['verdict'] = 'unknown';
   if (reservedBytes === 0 || (reservedBytes === null && ck === null && cmdline !== null)) verdict = 'none-reserved';

@@ -90,3 +90,24 @@ describe('footprint', () => {
     expect(f.verdict).toBe('none-reserved');
   });
 });
+
+describe('footprint under --root never reads through a link out of the root', () => {
+  it('proc/cmdline, kexec_crash_size and the installed bundle that are links to host files are not followed out', () => {
+    const outside = tmpDir();
+    fs.writeFileSync(path.join(outside, 'cmdline'), 'crashkernel=999M\n');
+    fs.writeFileSync(path.join(outside, 'size'), `${999 * 1024 * 1024}\n`);
+    fs.writeFileSync(path.join(outside, 'bundle.mjs'), 'y'.repeat(300_000));
+    const root = rootWith({ cmdline: 'root=/dev/vda' });
+    fs.rmSync(path.join(root, 'proc/cmdline'));
+    fs.symlinkSync(path.join(outside, 'cmdline'), path.join(root, 'proc/cmdline'));
+    fs.mkdirSync(path.join(root, 'sys/kernel'), { recursive: true });
+    fs.symlinkSync(path.join(outside, 'size'), path.join(root, 'sys/kernel/kexec_crash_size'));
+    fs.rmSync(path.join(root, 'usr/lib/pci-reset-agent/pci-reset-agent.mjs'));
+    fs.symlinkSync(path.join(outside, 'bundle.mjs'), path.join(root, 'usr/lib/pci-reset-agent/pci-reset-agent.mjs'));
+    const f = footprint({ root });
+    // An absolute link is resolved inside the root (where nothing is), as the kernel's RESOLVE_IN_ROOT does.
+    expect(f.reserved.cmdline).toBeNull();
+    expect(f.reserved.bytes).toBeNull();
+    expect(f.files.map((x) => x.path)).not.toContain('usr/lib/pci-reset-agent/pci-reset-agent.mjs');
+  });
+});
