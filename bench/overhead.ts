@@ -111,7 +111,7 @@ export function buildBundle(dir: string): string {
  * PRA_BENCH_BASELINE=/path/to/pci-reset-agent.mjs (another build, e.g. main before a change) adds its
  * rows, runs interleaved with this build's so both see the same machine load.
  */
-export async function benchOverhead(sizes = [250, 5000], runs = 3): Promise<string> {
+export async function benchOverhead(sizes = [250, 5000], runs = Number(process.env.PRA_BENCH_RUNS) || 3): Promise<string> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pra-bench-overhead-'));
   const loadAtStart = os.loadavg().map((x) => x.toFixed(2)).join(', ');
   try {
