@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { parseUnsquashListing } from '../audit/image/squash-member.js';
 
 /** One file of an initramfs listing: its path in the image (no leading slash) and size in bytes. */
 export interface ImageEntry {
@@ -23,7 +24,11 @@ export function listImage(image: string): { lister: string; entries: ImageEntry[
   return null;
 }
 
-/** Regular files (mode starting with `-`) of an `ls -l`-style listing. */
+/**
+ * Regular files (mode starting with `-`) of an `ls -l`-style listing, and of the "Squashed content"
+ * section lsinitrd adds for dracut's squashed images (`unsquashfs -ll`: there every file of the image,
+ * the agent's included, is inside squash-root.img; kdump-utils squashes whenever mksquashfs is there).
+ */
 export function parseListing(text: string): ImageEntry[] {
   const out: ImageEntry[] = [];
   for (const line of text.split('\n')) {
@@ -31,5 +36,6 @@ export function parseListing(text: string): ImageEntry[] {
     const m = /^-[rwxsStT-]{9}\s+\d+\s+\S+\s+\S+\s+(\d+)\s+\S+\s+\S+\s+\S+\s+(.+)$/.exec(line);
     if (m) out.push({ path: m[2]!.replace(/^\.?\//, ''), bytes: Number(m[1]) });
   }
+  for (const e of parseUnsquashListing(text)) if (e.kind === 'file') out.push({ path: e.name, bytes: e.size });
   return out;
 }

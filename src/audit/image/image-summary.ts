@@ -3,9 +3,11 @@
  * aliases, and the agent's own files. Read in one pass over the image (read-image.ts).
  */
 import { AliasIndex, normaliseModule, parseBuiltinModinfo, parseModulesAlias, parseModulesBuiltin } from '../modules/alias-index.js';
-import type { CpioEntry } from './cpio.js';
+import { DEFAULT_CPIO_LIMITS, type CpioEntry } from './cpio.js';
+import { ImageError } from './image-error.js';
 import type { ImageContents, ImageSegment } from './read-image.js';
 import { readImage, readImageFile } from './read-image.js';
+import { EROFS_MEMBER, readSquashMember, SQUASH_MEMBER } from './squash-member.js';
 
 /** `lib/modules/<ver>/…` or `usr/lib/modules/<ver>/…` (merged /usr images keep a `lib` link). */
 const MODULE_DIR = /^(?:usr\/)?lib\/modules\/([^/]+)\/(.+)$/;
@@ -48,18 +50,43 @@ export interface ImageSummary {
   notes: string[];
 }
 
-const want = (e: CpioEntry): boolean => {
+const wantInside = (e: CpioEntry): boolean => {
   if (AGENT_BUNDLE.test(e.name)) return true;
   const m = MODULE_DIR.exec(e.name);
   return m !== null && MODULE_TABLES.has(m[2]!);
 };
+const want = (e: CpioEntry): boolean => wantInside(e) || SQUASH_MEMBER.test(e.name);
+
+/** A squashed image's root is a filesystem image inside the cpio (squash-member.ts): kept whole to be read. */
+const LIMITS = { maxCollectBytes: 512 * 1024 * 1024 };
 
 export async function summariseImageFile(hostPath: string, label: string): Promise<ImageSummary> {
-  return summarise(await readImageFile(hostPath, { label, want }));
+  return summarise(withSquashedRoot(await readImageFile(hostPath, { label, want, limits: LIMITS }), label));
 }
 
 export async function summariseImageBytes(bytes: Uint8Array, label: string): Promise<ImageSummary> {
-  return summarise(await readImage(bytes, { label, want }));
+  return summarise(withSquashedRoot(await readImage(bytes, { label, want, limits: LIMITS }), label));
+}
+
+/**
+ * The files of dracut's squashed root added to the cpio's own, as the loader's overlay shows them in the
+ * capture kernel. An erofs root cannot be read here: an error, so the audit says the image could not be
+ * checked rather than that the agent or a driver is missing from it.
+ */
+function withSquashedRoot(c: ImageContents, label: string): ImageContents {
+  const erofs = c.entries.find((e) => e.kind === 'file' && EROFS_MEMBER.test(e.name));
+  if (erofs) throw new ImageError(`${label}: ${erofs.name}: the image's files are in an erofs image (dracut's squash-erofs), which this audit cannot read; build the kdump image with squash-squashfs or without squash to audit it`);
+  const members = [...c.files.keys()].filter((n) => SQUASH_MEMBER.test(n));
+  if (members.length === 0) return c;
+  const entries = [...c.entries];
+  const files = new Map([...c.files].filter(([n]) => !SQUASH_MEMBER.test(n)));
+  for (const member of members) {
+    const segment = c.entries.find((e) => e.name === member)?.segment ?? 0;
+    const inner = readSquashMember(member, c.files.get(member)!, label, wantInside, DEFAULT_CPIO_LIMITS.maxCollectBytes);
+    for (const e of inner.entries) entries.push({ ...e, segment });
+    for (const [n, d] of inner.files) files.set(n, d);
+  }
+  return { ...c, entries, files };
 }
 
 export function summarise(c: ImageContents): ImageSummary {
