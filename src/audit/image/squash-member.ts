@@ -9,6 +9,8 @@
  * A squashfs member is read with squashfs-tools' own unsquashfs (a Depends of the package: the image
  * builders need mksquashfs anyway), as lsinitrd lists it: `-lls` for the names, `-d DIR` for the few
  * files the audit reads. What cannot be read is an error naming the member, never "not in the image".
+ * The member is copied to a private temporary directory (mode 0700) for unsquashfs and removed before
+ * this returns: the one write `audit` makes besides its --prometheus file.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,6 +41,9 @@ export function readSquashMember(member: string, data: Buffer, label: string, wa
     const list = unsquashfs(['-no-progress', '-lls', img], where);
     const entries = parseUnsquashListing(list);
     const wanted = entries.filter((e) => e.kind === 'file' && want(e));
+    // Sizes from the listing are what unsquashfs would write: a hostile member cannot fill the disk first.
+    const big = wanted.find((e) => e.size > maxFileBytes);
+    if (big) throw new ImageError(`${where}: ${big.name} is ${big.size} bytes, more than the ${maxFileBytes} read of one file`);
     const files = new Map<string, Buffer>();
     if (wanted.length > 0) {
       const out = path.join(dir, 'x');
