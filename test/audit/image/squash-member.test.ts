@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ImageError } from '../../../src/audit/image/image-error.js';
 import { summariseImageBytes } from '../../../src/audit/image/image-summary.js';
-import { parseUnsquashListing } from '../../../src/audit/image/squash-member.js';
+import { parseUnsquashListing, readSquashMember } from '../../../src/audit/image/squash-member.js';
 import { newcArchive, withParents } from '../../../src/mock/kdump-image.js';
 import { parseListing } from '../../../src/footprint/image-listing.js';
 import { tmpDir } from '../../helpers/tmp-root.js';
@@ -53,6 +53,12 @@ describe('a kdump image whose root dracut squashed (kdump-utils does whenever mk
     expect([...s.modules.keys()]).toEqual(['e1000e']);
     expect(s.tables).toEqual(['modules.alias', 'modules.builtin']);
     expect(s.builtin.has('nvme')).toBe(true);
+  });
+
+  it('a wanted file over the cap is refused from the listing, before anything is extracted', () => {
+    const want = (e: { name: string }) => e.name.endsWith('modules.alias');
+    expect(() => readSquashMember('squash-root.img', img, 'img', want, 10)).toThrow(/img: squash-root\.img: usr\/lib\/modules\/.*\/modules\.alias is 50 bytes, more than the 10 read of one file/);
+    expect(readSquashMember('squash-root.img', img, 'img', want, 1000).files.size).toBe(1);
   });
 
   it('an erofs root (squash-erofs) is an error naming it, not "the agent is missing"', async () => {
