@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import type { PciAccess } from '../access/access.js';
 import type { Root } from '../access/root.js';
 import { SysfsAccess } from '../access/sysfs.js';
-import { EXIT } from '../cli/exit-codes.js';
-import { CliError } from '../cli/fail.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { UserError } from '../errors/user-error.js';
 import { setExitBound } from '../cli/exit-when-done.js';
-import { gatherPlanInputs, type PlanOptions } from '../cli/commands/plan-inputs.js';
+import { gatherPlanInputs, type PlanOptions } from '../pipeline/gather-plan-inputs.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
 import type { PlanStep } from '../plan/plan.js';
@@ -89,11 +89,11 @@ export interface ApplyIo {
 
 /** plan, guard, lock, execute, report: the `apply` command. Returns the exit status. */
 export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number> {
-  if (!opts.simulate && opts.virtualTime) throw new CliError('--virtual-time needs --simulate (a real run waits in real time)', EXIT.USAGE);
-  if (!opts.simulate && opts.assumeCaptureKernel) throw new CliError('--assume-capture-kernel needs --simulate', EXIT.USAGE);
+  if (!opts.simulate && opts.virtualTime) throw new UserError('--virtual-time needs --simulate (a real run waits in real time)', EXIT.USAGE);
+  if (!opts.simulate && opts.assumeCaptureKernel) throw new UserError('--assume-capture-kernel needs --simulate', EXIT.USAGE);
   const force = opts.force.map((f) => {
     const b = parseBdf(f);
-    if (!b) throw new CliError(`--force ${f}: not a PCI address (DDDD:BB:dd.f)`, EXIT.USAGE);
+    if (!b) throw new UserError(`--force ${f}: not a PCI address (DDDD:BB:dd.f)`, EXIT.USAGE);
     return formatBdf(b);
   });
 
@@ -121,7 +121,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   }
   const { root, scan } = inputs;
   for (const f of force) {
-    if (!scan.devices.some((d) => d.bdf === f)) throw new CliError(`--force ${f}: no such function under ${opts.root}`, EXIT.USAGE);
+    if (!scan.devices.some((d) => d.bdf === f)) throw new UserError(`--force ${f}: no such function under ${opts.root}`, EXIT.USAGE);
   }
   const captureKernel = inputs.iommu.captureKernel || (opts.simulate === true && opts.assumeCaptureKernel === true);
   const plan = buildPlan({ scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy });
@@ -161,7 +161,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
           tell({ event: 'apply.locked', pid: err.pid, lock: err.path }, err.message);
           return EXIT.APPLY_LOCKED;
         }
-        throw new CliError(`cannot take the lock under ${path.join(opts.root, RUN_DIR)}: ${(err as Error).message}`);
+        throw new UserError(`cannot take the lock under ${path.join(opts.root, RUN_DIR)}: ${(err as Error).message}`);
       }
       if (lock.recovered) {
         log.warn({ event: 'lock.recovered', lock: lock.path }, lock.recovered);

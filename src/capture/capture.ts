@@ -5,7 +5,7 @@ import type { Root } from '../access/root.js';
 import { PCI_DEVICES_DIR } from '../access/sysfs.js';
 import { O_PATH } from '../../native-bindings/fs-at.js';
 import { PROC_FILE, SMALL_FILE } from '../access/bounded-read.js';
-import { CliError } from '../cli/fail.js';
+import { UserError } from '../errors/user-error.js';
 import { prepareOutDir } from './out-dir.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { readKmsg } from '../iommu/kmsg/read-kmsg.js';
@@ -40,7 +40,7 @@ export interface CaptureSummary {
 export function capture(root: Root, access: PciAccess, outDir: string): CaptureSummary {
   const resolved = path.resolve(outDir);
   if (resolved === root.dir || resolved.startsWith(`${root.dir === '/' ? '' : root.dir}/sys/`)) {
-    throw new CliError(`--out ${outDir}: must not lie inside the tree being captured`);
+    throw new UserError(`--out ${outDir}: must not lie inside the tree being captured`);
   }
   const out = prepareOutDir(outDir);
   const w = new SnapshotWriter(out, root);

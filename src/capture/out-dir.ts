@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CliError } from '../cli/fail.js';
+import { UserError } from '../errors/user-error.js';
 
 /**
  * Make `--out DIR` ready for a snapshot: an empty directory, created one component at a time. Not
  * `mkdirSync({recursive: true})`: Node 20's recursive mkdir retries for good when mkdir(2) answers ENOENT
  * for a directory whose parent exists, which procfs and sysfs do (`--out /proc/nope` spun at 95 % CPU).
- * Every failure is one CliError naming the path and what is wrong.
+ * Every failure is one UserError naming the path and what is wrong.
  */
 export function prepareOutDir(outDir: string): string {
   const out = path.resolve(outDir);
@@ -14,17 +14,17 @@ export function prepareOutDir(outDir: string): string {
   try {
     st = fs.statSync(out, { throwIfNoEntry: false });
   } catch (err) {
-    throw new CliError(`--out ${outDir}: ${describe(err)}`);
+    throw new UserError(`--out ${outDir}: ${describe(err)}`);
   }
   if (st) {
-    if (!st.isDirectory()) throw new CliError(`--out ${outDir}: exists and is not a directory`);
+    if (!st.isDirectory()) throw new UserError(`--out ${outDir}: exists and is not a directory`);
     let names: string[];
     try {
       names = fs.readdirSync(out);
     } catch (err) {
-      throw new CliError(`--out ${outDir}: cannot list it: ${describe(err)}`);
+      throw new UserError(`--out ${outDir}: cannot list it: ${describe(err)}`);
     }
-    if (names.length > 0) throw new CliError(`--out ${outDir}: exists and is not empty; refusing to write into it`);
+    if (names.length > 0) throw new UserError(`--out ${outDir}: exists and is not empty; refusing to write into it`);
     return out;
   }
   // The missing components, from the deepest existing ancestor down.
@@ -38,10 +38,10 @@ export function prepareOutDir(outDir: string): string {
     try {
       pst = fs.statSync(parent, { throwIfNoEntry: false });
     } catch (err) {
-      throw new CliError(`--out ${outDir}: ${parent}: ${describe(err)}`);
+      throw new UserError(`--out ${outDir}: ${parent}: ${describe(err)}`);
     }
     if (pst) {
-      if (!pst.isDirectory()) throw new CliError(`--out ${outDir}: ${parent} is not a directory`);
+      if (!pst.isDirectory()) throw new UserError(`--out ${outDir}: ${parent} is not a directory`);
       break;
     }
     dir = parent;
@@ -50,7 +50,7 @@ export function prepareOutDir(outDir: string): string {
     try {
       fs.mkdirSync(d, { mode: 0o755 });
     } catch (err) {
-      throw new CliError(`--out ${outDir}: cannot create ${d}: ${describe(err)}`);
+      throw new UserError(`--out ${outDir}: cannot create ${d}: ${describe(err)}`);
     }
   }
   return out;

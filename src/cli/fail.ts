@@ -1,22 +1,13 @@
 import { AccessError } from '../access/access-error.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../errors/exit-codes.js';
+import { UserError } from '../errors/user-error.js';
 import { printable } from '../text/escape.js';
-
-/** An error meant for the user: one line, no stack trace, a documented exit status. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.FAILED,
-  ) {
-    super(message);
-  }
-}
 
 /** Print an error the way every command does and give the status to exit with. */
 export function reportError(err: unknown): number {
-  if (err instanceof CliError || err instanceof AccessError) {
+  if (err instanceof UserError || err instanceof AccessError) {
     process.stderr.write(`pci-reset-agent: ${printable(err.message)}\n`);
-    return err instanceof CliError ? err.exitCode : EXIT.FAILED;
+    return err instanceof UserError ? err.exitCode : EXIT.FAILED;
   }
   // An unexpected failure is still one line; PCI_RESET_AGENT_DEBUG=1 shows where it came from.
   const e = err as Error;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AccessError } from '../access/access-error.js';
 import type { Root } from '../access/root.js';
-import { CliError } from '../cli/fail.js';
+import { UserError } from '../errors/user-error.js';
 import { DEFAULT_QUIRKS_LABEL } from './default-path.js';
 import { DEFAULT_QUIRKS_TEXT } from './default-text.js';
 import { lintTables, type LintSource } from './lint.js';
@@ -43,7 +43,7 @@ export function defaultTable(): QuirkTable {
  * The quirk table in force: the default table, then `ROOT/etc/pci-reset-agent/quirks.d/*.quirks` in
  * lexical order, then `--quirks` files. Each table is checked by the validator `quirks lint` uses
  * (src/quirks/lint.ts): outside kdump its first error (trust, syntax, a contradiction) is thrown as a
- * CliError naming file, line and column. In kdump every admin table is dropped and the problems say so
+ * UserError naming file, line and column. In kdump every admin table is dropped and the problems say so
  * loudly; the caller logs them. `warnings` are the exceptions taken (a table inside a mock root owned by
  * a user), for the caller to print.
  */
@@ -73,7 +73,7 @@ function failOrFallBack(err: unknown, base: QuirkTable, options: LoadQuirksOptio
   const known = err instanceof TableRefused || err instanceof AccessError;
   if (!options.kdump) {
     if (!known) throw err;
-    throw new CliError(describe(err));
+    throw new UserError(describe(err));
   }
   // In kdump even an unexpected failure falls back: the dump matters more than the admin's table.
   const message = known ? describe(err) : `unexpected error reading the admin tables: ${(err as Error)?.message ?? String(err)}`;

@@ -4,7 +4,7 @@ import { runOrigin, setRunOrigin } from '../../src/apply/deadline.js';
 import { exitStatus, runApply } from '../../src/apply/run-apply.js';
 import { serverTree } from '../../src/mock/examples/server.js';
 import { tmpDir } from '../helpers/tmp-root.js';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/errors/exit-codes.js';
 import { rig, step, type Rig } from './fixture.js';
 import { endpoint, smallTree } from './trees.js';
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ApplyReport } from '../../src/apply/apply-report.js';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/errors/exit-codes.js';
 import type { PlanMethod } from '../../src/plan/plan.js';
 import { Root } from '../../src/access/root.js';
 import { SysfsAccess } from '../../src/access/sysfs.js';

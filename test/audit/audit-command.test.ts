@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/audit/audit-report.js';
-import { EXIT } from '../../src/cli/exit-codes.js';
+import { EXIT } from '../../src/errors/exit-codes.js';
 import { kdumpServerTree } from '../../src/mock/examples/kdump-server.js';
 import { concat, newcArchive, withParents } from '../../src/mock/kdump-image.js';
 import { MockTree } from '../../src/mock/tree-builder.js';

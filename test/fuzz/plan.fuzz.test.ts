@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AccessError } from '../../src/access/access-error.js';
-import { CliError } from '../../src/cli/fail.js';
-import { gatherPlanInputs } from '../../src/cli/commands/plan-inputs.js';
+import { UserError } from '../../src/errors/user-error.js';
+import { gatherPlanInputs } from '../../src/pipeline/gather-plan-inputs.js';
 import { serverTree } from '../../src/mock/examples/server.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { renderPlan } from '../../src/plan/render-plan.js';
@@ -59,7 +59,7 @@ describe('fuzz: scan + IOMMU + plan over mutated roots', () => {
         inputs = await gatherPlanInputs({ root, quirks: [], only: [], exclude: [], waveSize: '32', registers: false });
       } catch (err) {
         // Only the device listing itself may make the whole run fail, as one named error.
-        if (!(err instanceof AccessError || err instanceof CliError)) throw new Error(`${what}: ${String(err)}`);
+        if (!(err instanceof AccessError || err instanceof UserError)) throw new Error(`${what}: ${String(err)}`);
         expect((err as Error).message, what).toMatch(/sys\/bus\/pci|root/);
         continue;
       }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Root } from '../../src/access/root.js';
-import { CliError } from '../../src/cli/fail.js';
+import { UserError } from '../../src/errors/user-error.js';
 import { DEFAULT_QUIRKS_LABEL } from '../../src/quirks/default-path.js';
 import { DEFAULT_QUIRKS_TEXT } from '../../src/quirks/default-text.js';
 import { lintTables } from '../../src/quirks/lint.js';
@@ -89,7 +89,7 @@ describe('fuzz: quirk table files, every byte position mutated, through load and
           for (const e of mine) check(e.line >= 1 && e.line <= lines.length && e.reason.length > 0, what, `entry at ${e.line}`);
         } catch (err) {
           if (err instanceof FuzzFailure) throw err;
-          if (!(err instanceof CliError)) throw new FuzzFailure(`${what}: ${String(err)} is not the loader's named error`);
+          if (!(err instanceof UserError)) throw new FuzzFailure(`${what}: ${String(err)} is not the loader's named error`);
           const m = PLACE.exec(err.message);
           check(m !== null && m[1] === label, what, `error does not name the file: ${err.message}`);
           stoppedAt = { line: Number(m![2]), column: Number(m![3]) };

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Root } from '../../src/access/root.js';
-import { CliError } from '../../src/cli/fail.js';
+import { UserError } from '../../src/errors/user-error.js';
 import { ADMIN_QUIRKS_DIR, defaultTable, loadQuirks, MAX_TABLE_BYTES } from '../../src/quirks/load.js';
 import { cleanup, tempDir } from '../plan/helpers.js';
 
@@ -23,7 +23,7 @@ const message = (fn: () => unknown): string => {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
+    expect(err).toBeInstanceOf(UserError);
     return (err as Error).message;
   }
   throw new Error('did not throw');

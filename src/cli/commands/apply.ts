@@ -1,28 +1,28 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEADLINE_MS, DEFAULT_READY_TIMEOUT_MS, runApply, type ApplyOptions } from '../../apply/run-apply.js';
 import type { LogFormat } from '../../apply/log.js';
-import { EXIT } from '../exit-codes.js';
-import { CliError } from '../fail.js';
-import { addPlanOptions } from './plan-inputs.js';
+import { EXIT } from '../../errors/exit-codes.js';
+import { UserError } from '../../errors/user-error.js';
+import { addPlanOptions } from './plan-options.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').filter((v) => v !== '')];
 
 function milliseconds(name: string): (v: string) => number {
   return (v) => {
-    if (!/^\d+$/.test(v) || parseInt(v, 10) <= 0) throw new CliError(`${name} ${v}: a positive number of milliseconds`, EXIT.USAGE);
+    if (!/^\d+$/.test(v) || parseInt(v, 10) <= 0) throw new UserError(`${name} ${v}: a positive number of milliseconds`, EXIT.USAGE);
     return parseInt(v, 10);
   };
 }
 
 function logFormat(v: string): LogFormat {
-  if (v !== 'text' && v !== 'json') throw new CliError(`--log-format ${v}: text or json`, EXIT.USAGE);
+  if (v !== 'text' && v !== 'json') throw new UserError(`--log-format ${v}: text or json`, EXIT.USAGE);
   return v;
 }
 
 const LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
 
 function logLevel(v: string): string {
-  if (!LEVELS.includes(v)) throw new CliError(`--log-level ${v}: one of ${LEVELS.join(', ')}`, EXIT.USAGE);
+  if (!LEVELS.includes(v)) throw new UserError(`--log-level ${v}: one of ${LEVELS.join(', ')}`, EXIT.USAGE);
   return v;
 }
 

@@ -4,9 +4,10 @@ import { runAudit } from '../../audit/audit.js';
 import { writeFileAtomic } from '../../audit/atomic-write.js';
 import { toPrometheus } from '../../audit/prometheus.js';
 import { renderAudit } from '../../audit/render-audit.js';
-import { EXIT } from '../exit-codes.js';
-import { CliError } from '../fail.js';
-import { addPlanOptions, gatherPlanInputs, type PlanOptions } from './plan-inputs.js';
+import { EXIT } from '../../errors/exit-codes.js';
+import { UserError } from '../../errors/user-error.js';
+import { gatherPlanInputs, type PlanOptions } from '../../pipeline/gather-plan-inputs.js';
+import { addPlanOptions } from './plan-options.js';
 
 interface AuditOptions extends PlanOptions {
   kdumpImage?: string;
@@ -29,7 +30,7 @@ export function registerAudit(program: Command): void {
       try {
         writeFileAtomic(opts.prometheus, toPrometheus(report, Date.now() / 1000));
       } catch (err) {
-        throw new CliError(`--prometheus ${opts.prometheus}: ${(err as Error).message}`);
+        throw new UserError(`--prometheus ${opts.prometheus}: ${(err as Error).message}`);
       }
     }
     process.stdout.write(opts.json ? jsonText(report) : renderAudit(report));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { capture } from '../../capture/capture.js';
-import { openRoot } from '../open-root.js';
+import { openRoot } from '../../access/open-root.js';
 import { printable } from '../../text/escape.js';
 
 export function registerCapture(program: Command): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { footprint, renderFootprint } from '../../footprint/footprint.js';
-import { openRoot } from '../open-root.js';
+import { openRoot } from '../../access/open-root.js';
 
 export function registerFootprint(program: Command): void {
   program

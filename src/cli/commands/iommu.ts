@@ -3,8 +3,8 @@ import { jsonText } from '../json-out.js';
 import { scanWithoutListing } from '../../scan/scan-without-listing.js';
 import { assessIommu } from '../../iommu/assess.js';
 import { renderIommuReport } from '../../iommu/render-report.js';
-import { openRoot } from '../open-root.js';
-import { requireNamedFiles } from '../named-files.js';
+import { openRoot } from '../../access/open-root.js';
+import { requireNamedFiles } from '../../access/named-files.js';
 
 export function registerIommu(program: Command): void {
   program

@@ -3,7 +3,8 @@ import { jsonText } from '../json-out.js';
 import { buildPlan } from '../../plan/build-plan.js';
 import { renderPlan } from '../../plan/render-plan.js';
 import { namingFor } from '../naming.js';
-import { addPlanOptions, gatherPlanInputs, type PlanOptions } from './plan-inputs.js';
+import { gatherPlanInputs, type PlanOptions } from '../../pipeline/gather-plan-inputs.js';
+import { addPlanOptions } from './plan-options.js';
 
 export function registerPlan(program: Command): void {
   addPlanOptions(

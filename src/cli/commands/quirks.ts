@@ -15,9 +15,9 @@ import { formatActions, formatMatch, parseQuirks } from '../../quirks/parse.js';
 import { cite, type QuirkEntry, type QuirkSubject, type QuirkTable } from '../../quirks/quirk-types.js';
 import { printable, textBlock } from '../../text/escape.js';
 import { fit, wrap } from '../../text/wrap.js';
-import { EXIT } from '../exit-codes.js';
-import { CliError } from '../fail.js';
-import { openRoot } from '../open-root.js';
+import { EXIT } from '../../errors/exit-codes.js';
+import { UserError } from '../../errors/user-error.js';
+import { openRoot } from '../../access/open-root.js';
 
 const WIDTH = 80;
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -38,7 +38,7 @@ export function registerQuirks(program: Command): void {
         if (files.length === 0) sources.push(...adminLintSources(root));
         else for (const f of files) sources.push(lintSource(() => readHostTable(f, root), f));
       } catch (err) {
-        if (err instanceof AccessError) throw new CliError(err.message);
+        if (err instanceof AccessError) throw new UserError(err.message);
         throw err;
       }
       const { findings, entries } = lintTables(sources);
@@ -143,7 +143,7 @@ export function registerQuirks(program: Command): void {
       // A file with no fixup declaration and no reset table is not quirks.c: comparing against it would
       // report every entry of the table as removed upstream.
       if (!/\bDECLARE_PCI_FIXUP_|\bpci_dev_reset_methods\s*\[/.test(text)) {
-        throw new CliError(`${file}: does not look like drivers/pci/quirks.c (no DECLARE_PCI_FIXUP_* line, no pci_dev_reset_methods[] table)`);
+        throw new UserError(`${file}: does not look like drivers/pci/quirks.c (no DECLARE_PCI_FIXUP_* line, no pci_dev_reset_methods[] table)`);
       }
       const kernel = readKernelQuirks(text, symbols);
       const diff = diffKernel(table, kernel.quirks, file);
@@ -190,7 +190,7 @@ function readText(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new CliError(AccessError.from(err, file).message);
+    throw new UserError(AccessError.from(err, file).message);
   }
 }
 
@@ -199,27 +199,27 @@ function tableFromFile(file: string): QuirkTable {
     const { entries } = parseQuirks(readText(file), file, 0);
     return { entries, sources: [{ label: file, entries: entries.length }] };
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new UserError((err as Error).message);
   }
 }
 
 function parseSubject(ids: string, opts: { class?: string; rev?: string; rootBus?: string }): QuirkSubject {
   const m = /^([0-9a-f]{4}):([0-9a-f]{4})(?::([0-9a-f]{4}):([0-9a-f]{4}))?$/i.exec(ids.trim());
-  if (!m) throw new CliError(`${JSON.stringify(ids)}: expected VVVV:DDDD or VVVV:DDDD:SVVV:SDDD (hex)`, EXIT.USAGE);
+  if (!m) throw new UserError(`${JSON.stringify(ids)}: expected VVVV:DDDD or VVVV:DDDD:SVVV:SDDD (hex)`, EXIT.USAGE);
   let classCode: number | null = null;
   if (opts.class !== undefined) {
     const c = /^(?:0x)?([0-9a-f]{2}|[0-9a-f]{4}|[0-9a-f]{6})$/i.exec(opts.class);
-    if (!c) throw new CliError(`--class ${opts.class}: expected 2, 4 or 6 hex digits`, EXIT.USAGE);
+    if (!c) throw new UserError(`--class ${opts.class}: expected 2, 4 or 6 hex digits`, EXIT.USAGE);
     classCode = parseInt(c[1]!, 16) << (8 * (3 - c[1]!.length / 2));
   }
   let revision: number | null = null;
   if (opts.rev !== undefined) {
-    if (!/^(?:0x)?[0-9a-f]{1,2}$/i.test(opts.rev)) throw new CliError(`--rev ${opts.rev}: expected 2 hex digits`, EXIT.USAGE);
+    if (!/^(?:0x)?[0-9a-f]{1,2}$/i.test(opts.rev)) throw new UserError(`--rev ${opts.rev}: expected 2 hex digits`, EXIT.USAGE);
     revision = parseInt(opts.rev, 16);
   }
   let rootBus: boolean | null = null;
   if (opts.rootBus !== undefined) {
-    if (opts.rootBus !== 'yes' && opts.rootBus !== 'no') throw new CliError(`--root-bus ${opts.rootBus}: expected yes or no`, EXIT.USAGE);
+    if (opts.rootBus !== 'yes' && opts.rootBus !== 'no') throw new UserError(`--root-bus ${opts.rootBus}: expected yes or no`, EXIT.USAGE);
     rootBus = opts.rootBus === 'yes';
   }
   const h = (s: string | undefined): number | null => (s === undefined ? null : parseInt(s, 16));

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { scan, scanStream } from '../../scan/scan.js';
 import { renderTree } from '../../scan/render-tree.js';
 import { writeScanJson } from '../../scan/write-json.js';
-import { openRoot } from '../open-root.js';
+import { openRoot } from '../../access/open-root.js';
 import { namingFor, NUMERIC_FLAGS, NUMERIC_HELP } from '../naming.js';
 import { kernelFlagsFor } from '../../quirks/kernel-flags.js';
 import { defaultTable } from '../../quirks/load.js';

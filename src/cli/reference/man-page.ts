@@ -1,4 +1,4 @@
-import { EXIT } from '../exit-codes.js';
+import { EXIT } from '../../errors/exit-codes.js';
 import { allNodes, type CommandNode } from './command-tree.js';
 
 /** What each exit status means (exit-codes.ts); a Record over its keys, so a new status must be described. */

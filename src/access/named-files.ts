@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
-import { AccessError } from '../access/access-error.js';
-import { CliError } from './fail.js';
+import { AccessError } from './access-error.js';
+import { UserError } from '../errors/user-error.js';
 
 /**
  * A file the user named on the command line (`--kmsg FILE`, `--old-log FILE`) must exist and be a
@@ -14,8 +14,8 @@ export function requireNamedFiles(files: Record<string, string | undefined>): vo
     try {
       st = fs.statSync(file);
     } catch (err) {
-      throw new CliError(`${option} ${AccessError.from(err, file).message}`);
+      throw new UserError(`${option} ${AccessError.from(err, file).message}`);
     }
-    if (st.isDirectory()) throw new CliError(`${option} ${file}: is a directory, not a log file`);
+    if (st.isDirectory()) throw new UserError(`${option} ${file}: is a directory, not a log file`);
   }
 }
