@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Checks of the real-dracut end-to-end (e2e/debian/dracut/run.sh), from the guest build's records and
 // what the capture kernel's harness saved to the disk (/var/crash/pra-e2e-dracut/, read with debugfs).
-// Usage: node e2e/debian/dracut/check.mjs --run DIR --guest DIR
+// Usage: node e2e/debian/dracut/check.mjs --run DIR --guest DIR [--squash yes|no] [--crashkernel SIZE]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
 const run = arg('--run');
 const guest = arg('--guest');
+const squash = process.argv.includes('--squash') ? arg('--squash') === 'yes' : false;
+const crashkernel = process.argv.includes('--crashkernel') ? arg('--crashkernel') : null;
 const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
 const ev = path.join(run, 'disk/pra-e2e-dracut');
 const DRIVER_BOUND = /\b(e1000e 0000:|e1000 0000:|nvme nvme\d+: pci function|virtio_net virtio|virtio_blk virtio\d+: \[vd)/;
@@ -24,14 +26,36 @@ const fail = (m) => {
   throw new Error(m);
 };
 
+// The agent's files in a kdump image listing (lsinitrd: `ls -l`-style lines in the cpio part, `unsquashfs -ll`
+// lines, "squashfs-root/…", in its "Squashed content" part).
+const AGENT_FILES = ['pci-reset-agent.mjs', 'node.squashfs', 'pci-reset-agent-kdump', 'pci-reset-agent.service', 'sysinit.target.wants/pci-reset-agent.service'];
+// lsinitrd (dracut 059 lsinitrd.sh list_squash_content()) prints the cpio's files, then, when the cpio
+// holds squash-root.img, "Squashed content (squash-root.img):" and that image's `unsquashfs -ll` listing.
+const SQUASHED_HEADER = 'Squashed content (squash-root.img):';
+const kdumpList = read(path.join(guest, 'kdump-initrd.list'));
+const [outerList, squashedList = ''] = kdumpList.split(SQUASHED_HEADER);
+metrics.kdumpImageBytes = metrics.build.kdumpImageBytes ?? null;
+metrics.crashkernel = crashkernel;
+
 check('dracut built the kdump image with the shipped module, keyed on IN_KDUMP (lsinitrd)', () => {
-  const list = read(path.join(guest, 'kdump-initrd.list'));
-  const want = ['pci-reset-agent.mjs', 'node.squashfs', 'pci-reset-agent-kdump', 'pci-reset-agent.service', 'sysinit.target.wants/pci-reset-agent.service'];
-  const missing = want.filter((w) => !list.includes(w));
-  if (missing.length) fail(`missing from the kdump image: ${missing.join(', ')} (dracut log: ${read(path.join(guest, 'dracut-kdump.log')).slice(-300)})`);
-  if (!/pci-reset-agent/.test(list.split('\n').filter((l) => /dracut modules:|^\S+$/.test(l)).join('\n')) && !/\npci-reset-agent\n/.test(list)) return 'files present (module list not printed)';
-  return 'bundle, node.squashfs, runner, unit wanted by sysinit.target';
+  const where = squash ? squashedList : kdumpList;
+  const missing = AGENT_FILES.filter((w) => !where.includes(w));
+  if (missing.length) fail(`missing from the kdump image${squash ? "'s squashed content" : ''}: ${missing.join(', ')} (dracut log: ${read(path.join(guest, 'dracut-kdump.log')).slice(-300)})`);
+  return `bundle, node.squashfs, runner, unit wanted by sysinit.target${squash ? ', all in squash-root.img' : ''}`;
 });
+
+if (squash) {
+  // mkdumprd on a machine with mksquashfs: `--add squash --squash-compressor zstd` (dracut <= 103). dracut's
+  // 99squash installpost() moves every file of the image into squash-root.img and leaves a loader beside it.
+  check('the kdump image is squashed (dracut squash module, as mkdumprd adds it): the agent only in squash-root.img', () => {
+    if (!kdumpList.includes(SQUASHED_HEADER)) fail(`lsinitrd shows no "${SQUASHED_HEADER}" section (dracut log: ${read(path.join(guest, 'dracut-kdump.log')).slice(-300)})`);
+    if (!/\ssquash-root\.img$/m.test(outerList)) fail('squash-root.img is not in the outer cpio listing');
+    const outer = outerList.split('\n').filter((l) => /pci-reset-agent/.test(l));
+    if (outer.length) fail(`agent files in the outer cpio: ${outer.join('; ')}`);
+    const inner = squashedList.split('\n').filter((l) => /squashfs-root\/.*pci-reset-agent/.test(l)).length;
+    return `${inner} agent entries in squash-root.img, none in the outer cpio; image ${metrics.kdumpImageBytes ?? '?'} bytes`;
+  });
+}
 
 check('the ordinary initrd (no IN_KDUMP) carries none of it', () => {
   const list = read(path.join(guest, 'initrd.list'));
@@ -111,6 +135,37 @@ check("the agent's report: capture kernel, every step ok", () => {
   if (bad.length) fail(bad.map((s) => `${s.method}@${s.target} ${s.status}`).join('; '));
   metrics.steps = steps.map((s) => `${s.method}@${s.target} ${Math.round(s.durationMs)}ms`);
   return `${steps.length} steps ok in ${Math.round(rep.durationMs)} ms`;
+});
+
+// What the first kernel's harness saved before the crash: `pci-reset-agent footprint` and `audit --json`
+// on /boot/initramfs-KVERkdump.img, found by themselves as on a Fedora/RHEL machine (both look there).
+const agentPaths = (list) => list.filter((p) => /pci-reset-agent/.test(p));
+check('footprint (first kernel) lists the agent from the kdump image' + (squash ? "'s squashed content" : ''), () => {
+  const raw = read(path.join(ev, 'first-footprint.json'));
+  if (!raw) fail(`no footprint output (${read(path.join(ev, 'first-footprint.err')).slice(-300)})`);
+  const f = JSON.parse(raw);
+  if (f.source !== 'image' || !f.image) fail(`footprint did not read the image: ${(f.notes ?? []).join('; ')}`);
+  if (!/initramfs-.*kdump\.img$/.test(f.image.path)) fail(`footprint read ${f.image.path}`);
+  const files = (f.files ?? []).map((e) => e.path);
+  const missing = ['usr/lib/pci-reset-agent/pci-reset-agent.mjs', 'usr/lib/pci-reset-agent/node.squashfs', 'usr/libexec/pci-reset-agent/pci-reset-agent-kdump'].filter((w) => !files.includes(w));
+  if (missing.length) fail(`footprint's files lack ${missing.join(', ')} (has: ${files.join(', ').slice(0, 300)})`);
+  if (f.node === 'missing') fail('footprint says node is missing');
+  metrics.footprint = { image: f.image, node: f.node, unpackedBytes: f.unpackedBytes, recommendedMiB: f.recommendedMiB, verdict: f.verdict };
+  return `${agentPaths(files).length} agent files via ${f.image.lister}, node ${f.node}, ${(f.unpackedBytes / 1048576).toFixed(1)} MB unpacked, recommends ${f.recommendedMiB}M, verdict ${f.verdict}`;
+});
+
+check('audit --json (first kernel) finds the agent and the modules in the kdump image', () => {
+  const raw = read(path.join(ev, 'first-audit.json'));
+  if (!raw) fail(`no audit output (rc ${read(path.join(ev, 'first-audit.rc')).trim()}: ${read(path.join(ev, 'first-audit.err')).slice(-300)})`);
+  const a = JSON.parse(raw);
+  const im = a.image ?? {};
+  if (im.error) fail(`image error: ${im.error}`);
+  if (!im.path) fail(`no image found (tried ${(im.tried ?? []).join(', ')})`);
+  if (!im.agent?.bundle) fail(`image.agent.bundle not set (${JSON.stringify(im.agent)})`);
+  if (!(im.modules > 0)) fail(`no kernel modules found in the image (${im.modules})`);
+  if (im.agent.node !== 'squashfs') fail(`image.agent.node is ${im.agent.node}`);
+  metrics.audit = { path: im.path, bundle: im.agent.bundle, modules: im.modules, unpackedBytes: im.unpackedBytes, readMs: im.readMs, ready: a.ready };
+  return `${im.path}: bundle ${im.agent.bundle}, ${im.modules} modules, node ${im.agent.node}, read in ${im.readMs} ms`;
 });
 
 const passed = results.filter((r) => r.ok).length;
