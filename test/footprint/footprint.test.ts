@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { footprint, renderFootprint } from '../../src/footprint/footprint.js';
+import { footprint, isAgentFile, renderFootprint } from '../../src/footprint/footprint.js';
 import { parseListing } from '../../src/footprint/image-listing.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 
@@ -109,5 +109,59 @@ describe('footprint under --root never reads through a link out of the root', ()
     expect(f.reserved.cmdline).toBeNull();
     expect(f.reserved.bytes).toBeNull();
     expect(f.files.map((x) => x.path)).not.toContain('usr/lib/pci-reset-agent/pci-reset-agent.mjs');
+  });
+});
+
+// The real listing of a kdump image dracut 059 squashed (kdump-utils' mkdumprd adds `--add squash` whenever
+// mksquashfs is installed): the agent's files are only in lsinitrd's "Squashed content (squash-root.img)"
+// part, as `unsquashfs -ll` lines (dracut 059 lsinitrd.sh list_squash_content()).
+const SQUASHED = fs.readFileSync(path.join(__dirname, '../fixtures/footprint/dracut-059-squashed-lsinitrd.txt'), 'utf8');
+const SQUASHED_AGENT = [
+  { path: 'etc/pci-reset-agent/kdump.conf', bytes: 545 },
+  { path: 'etc/pci-reset-agent/quirks.d/README', bytes: 321 },
+  { path: 'usr/lib/pci-reset-agent/koffi.node', bytes: 1248568 },
+  { path: 'usr/lib/pci-reset-agent/node.squashfs', bytes: 30244864 },
+  { path: 'usr/lib/pci-reset-agent/pci-reset-agent.mjs', bytes: 1115102 },
+  { path: 'usr/lib/systemd/system/pci-reset-agent.service', bytes: 1048 },
+  { path: 'usr/libexec/pci-reset-agent/pci-reset-agent-kdump', bytes: 9175 },
+];
+
+describe('footprint of a kdump image dracut squashed (real lsinitrd listing, e2e/debian/dracut/)', () => {
+  it("parses the cpio part and the squashed part: the agent's files only from squash-root.img", () => {
+    const e = parseListing(SQUASHED);
+    const half = SQUASHED.indexOf('Squashed content (squash-root.img):');
+    expect(half).toBeGreaterThan(0);
+    const outer = parseListing(SQUASHED.slice(0, half));
+    expect(outer.find((x) => x.path === 'squash-root.img')?.bytes).toBe(43270144);
+    expect(outer.filter((x) => isAgentFile(x.path))).toEqual([]);
+    expect(e.filter((x) => isAgentFile(x.path))).toEqual(SQUASHED_AGENT);
+    // Character devices ("5,  1" in the size column) and the symlink sysinit.target.wants/… are not files.
+    expect(e.find((x) => x.path === 'dev/console')).toBeUndefined();
+    expect(e.find((x) => x.path.includes('sysinit.target.wants'))).toBeUndefined();
+    expect(e.find((x) => x.path === 'usr/lib/modules/6.1.0-50-amd64/kernel/fs/overlayfs/overlay.ko')?.bytes).toBe(354569);
+  });
+
+  it("reads mkdumprd's image for the running kernel with lsinitrd and counts the squashed agent", () => {
+    const root = rootWith({ cmdline: 'root=/dev/vda crashkernel=256M', crashSize: 256 * 1024 * 1024 });
+    fs.mkdirSync(path.join(root, 'boot'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'boot/initramfs-6.1.0-56-amd64kdump.img'), 'image');
+    const bin = tmpDir();
+    // No initramfs-tools here (dracut replaces it): lsinitramfs fails, lsinitrd prints the real listing.
+    fs.writeFileSync(path.join(bin, 'lsinitramfs'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    fs.writeFileSync(path.join(bin, 'lsinitrd'), `#!/bin/sh\ncat <<'LIST'\n${SQUASHED}LIST\n`, { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved}`;
+    let f;
+    try {
+      f = footprint({ root });
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(f.source).toBe('image');
+    expect(f.image?.lister).toBe('lsinitrd');
+    expect(f.files).toEqual(SQUASHED_AGENT);
+    expect(f.node).not.toBe('missing');
+    expect(f.unpackedBytes).toBe(SQUASHED_AGENT.reduce((n, x) => n + x.bytes, 0));
+    expect(f.verdict).toBe('ok');
   });
 });

@@ -50,7 +50,8 @@ if (squash) {
   check('the kdump image is squashed (dracut squash module, as mkdumprd adds it): the agent only in squash-root.img', () => {
     if (!kdumpList.includes(SQUASHED_HEADER)) fail(`lsinitrd shows no "${SQUASHED_HEADER}" section (dracut log: ${read(path.join(guest, 'dracut-kdump.log')).slice(-300)})`);
     if (!/\ssquash-root\.img$/m.test(outerList)) fail('squash-root.img is not in the outer cpio listing');
-    const outer = outerList.split('\n').filter((l) => /pci-reset-agent/.test(l));
+    // Entries only (`ls -l` lines): the header's "dracut modules:" list names the module itself.
+    const outer = outerList.split('\n').filter((l) => /^[-dl][rwxsStT-]{9}\s.*pci-reset-agent/.test(l));
     if (outer.length) fail(`agent files in the outer cpio: ${outer.join('; ')}`);
     const inner = squashedList.split('\n').filter((l) => /squashfs-root\/.*pci-reset-agent/.test(l)).length;
     return `${inner} agent entries in squash-root.img, none in the outer cpio; image ${metrics.kdumpImageBytes ?? '?'} bytes`;
