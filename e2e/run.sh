@@ -140,7 +140,8 @@ fi
 
 # --- 5. Debian bookworm guests (e2e/debian/, docs/kdump.md): the kdump-tools scenario (the .deb, kdump-tools'
 #        own capture image, makedumpfile, the audit's prediction against the capture kernel) on every run,
-#        PRA_E2E_DEBIAN=no skips it; the real-dracut scenario with --all or PRA_E2E_DRACUT=yes.
+#        PRA_E2E_DEBIAN=no skips it; the real-dracut scenario with --all or PRA_E2E_DRACUT=yes (its kdump
+#        image squashed as mkdumprd builds it where mksquashfs is installed; PRA_E2E_DRACUT_SQUASH=no: unsquashed).
 if [[ ${PRA_E2E_DEBIAN:-yes} == yes ]]; then
     log "Debian kdump-tools scenario (e2e/debian/run.sh)"
     drc=0

@@ -126,6 +126,35 @@ check('the agent ran in the capture kernel and finished with status 0; no driver
   return `uptime ${m[2]} → ${m[3]} s`;
 });
 
+if (squash) {
+  // In a squashed image the loader (dracut 059 99squash init-squash.sh) loop-mounts squash-root.img and puts
+  // an overlay over it before systemd runs; the runner then loop-mounts node.squashfs, a file of that
+  // overlay. The kernel logs each loop device's size in 512-byte sectors ("loopN: detected capacity
+  // change from 0 to S"): one must be squash-root.img's, one node.squashfs's (sizes from lsinitrd).
+  check('capture kernel: squash-root.img and then node.squashfs (inside it) loop-mounted; 256M was enough (no OOM, initramfs unpacked)', () => {
+    const size = (re) => {
+      const m = re.exec(kdumpList);
+      return m ? Number(m[1]) : null;
+    };
+    const rootBytes = size(/^-\S+\s+\d+\s+\S+\s+\S+\s+(\d+)\s.*\ssquash-root\.img$/m);
+    const nodeBytes = size(/^-\S+\s+\S+\s+(\d+)\s.*squashfs-root\/usr\/lib\/pci-reset-agent\/node\.squashfs$/m);
+    if (!rootBytes || !nodeBytes) fail(`sizes not in the listing (squash-root.img ${rootBytes}, node.squashfs ${nodeBytes})`);
+    const loops = dmesg.map((l) => /\] (loop\d+): detected capacity change from 0 to (\d+)/.exec(l)).filter(Boolean).map((m) => ({ dev: m[1], bytes: Number(m[2]) * 512 }));
+    const rootLoop = loops.find((l) => l.bytes === Math.ceil(rootBytes / 512) * 512);
+    const nodeLoop = loops.find((l) => l.bytes === Math.ceil(nodeBytes / 512) * 512);
+    if (!rootLoop) fail(`no loop device of squash-root.img's ${rootBytes} bytes (${JSON.stringify(loops)})`);
+    if (!nodeLoop) fail(`no loop device of node.squashfs's ${nodeBytes} bytes (${JSON.stringify(loops)})`);
+    const cannot = dmesg.filter((l) => /pci-reset-agent: cannot mount/.test(l));
+    if (cannot.length) fail(cannot.join(' | '));
+    const oom = dmesg.filter((l) => /Out of memory|oom-kill|Initramfs unpacking failed|Kernel panic/.test(l));
+    if (oom.length) fail(oom.join(' | '));
+    const mem = dmesg.find((l) => /\] Memory: \d+K\/\d+K available/.test(l));
+    const freed = dmesg.find((l) => /Freeing initrd memory/.test(l));
+    metrics.capture = { loops, memory: mem?.replace(/^\[[^\]]*\] /, '') ?? null, initrdFreed: freed?.replace(/^\[[^\]]*\] /, '') ?? null };
+    return `${rootLoop.dev} = squash-root.img, ${nodeLoop.dev} = node.squashfs; ${mem ? /Memory: (\d+K\/\d+K)/.exec(mem)[1] : '?'} available at boot${crashkernel ? ` (crashkernel=${crashkernel})` : ''}`;
+  });
+}
+
 check("the agent's report: capture kernel, every step ok", () => {
   const rep = JSON.parse(read(path.join(ev, 'report.json')) || 'null');
   if (!rep) fail(`no report.json (log: ${read(path.join(ev, 'kdump.log')).slice(-300)})`);
