@@ -6,8 +6,13 @@
 # it is not named with --add), a systemd-based image, `-o "plymouth resume ifcfg earlykdump"`. Debian has
 # no kdump-utils (no kdumpbase module): the capture kernel goes on to the root file system, where the
 # harness saves the evidence (e2e/debian/dracut/guest/).
+# SQUASH=yes (the default) builds the kdump image as mkdumprd does wherever mksquashfs is installed, and
+# our package depends on squashfs-tools: `--add squash --squash-compressor zstd` on dracut <= 103
+# (kdump-utils mkdumprd, "only true for dracut <= 103"). Every file but the squash loader then sits in
+# squash-root.img inside the cpio (dracut.sh: squash_img="$initdir/squash-root.img"), the agent's
+# node.squashfs included. SQUASH=no builds the plain cpio image.
 # Out: $OUT/disk.img, $OUT/vmlinuz, $OUT/initrd.img, $OUT/kdump-initrd.img, $OUT/*.list, $OUT/build.json.
-# Env: DEB, OUT (required), CACHE (apt .deb cache), MIRROR.
+# Env: DEB, OUT (required), CACHE (apt .deb cache), MIRROR, SQUASH (yes|no, default yes).
 # shellcheck disable=SC2016 # mmdebstrap hooks: $1 is the hook's own argument (the root directory)
 set -euo pipefail
 : "${DEB:?}" "${OUT:?}"
@@ -36,6 +41,12 @@ rm -rf "$ROOTFS" "$OUT/disk.img" "$OUT/in"
 mkdir -p "$OUT/in"
 cp "$DEB" "$NODEDEB" "$OUT/in/"
 PKGS=dracut,linux-image-amd64,systemd-sysv,udev,kexec-tools,kmod,squashfs-tools,zstd,busybox,binutils,pciutils,procps,e2fsprogs,libstdc++6
+SQUASH=${SQUASH:-yes}
+SQUASH_ARGS=
+if [[ $SQUASH == yes ]]; then
+    PKGS=$PKGS,dracut-squash
+    SQUASH_ARGS='--add squash --squash-compressor zstd'
+fi
 log "mmdebstrap bookworm ($PKGS)"
 mmdebstrap --variant=minbase --include="$PKGS" \
     --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
@@ -49,7 +60,7 @@ mmdebstrap --variant=minbase --include="$PKGS" \
     --customize-hook="copy-in $HERE/guest/. /" \
     --customize-hook='chroot "$1" systemctl enable pra-e2e-dracut.service pra-e2e-dracut-capture.service' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" dracut -f "/boot/initrd.img-$KVER" "$KVER" > "$1/root/dracut-initrd.log" 2>&1' \
-    --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" env IN_KDUMP=1 dracut -f -o "plymouth resume ifcfg earlykdump" "/boot/initramfs-${KVER}kdump.img" "$KVER" > "$1/root/dracut-kdump.log" 2>&1 || { tail -n 30 "$1/root/dracut-kdump.log"; exit 1; }' \
+    --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" env IN_KDUMP=1 dracut -f -o "plymouth resume ifcfg earlykdump" '"$SQUASH_ARGS"' "/boot/initramfs-${KVER}kdump.img" "$KVER" > "$1/root/dracut-kdump.log" 2>&1 || { tail -n 30 "$1/root/dracut-kdump.log"; exit 1; }' \
     --customize-hook='KVER=$(ls "$1/lib/modules"); chroot "$1" lsinitrd "/boot/initramfs-${KVER}kdump.img" > "$1/root/kdump-initrd.list" 2>&1; chroot "$1" lsinitrd "/boot/initrd.img-$KVER" > "$1/root/initrd.list" 2>&1' \
     bookworm "$ROOTFS" "$MIRROR" > "$OUT/mmdebstrap.log" 2>&1 || { tail -n 30 "$OUT/mmdebstrap.log"; exit 1; }
 KVER=$(ls "$ROOTFS/lib/modules")
@@ -61,5 +72,5 @@ for f in dpkg-i.log dracut-initrd.log dracut-kdump.log kdump-initrd.list initrd.
 log "disk image"
 mke2fs -q -t ext4 -L root -d "$ROOTFS" "$OUT/disk.img" 3G
 rm -rf "$ROOTFS" "$OUT/in"
-printf '{"kernel":"%s","node":"%s","deb":"%s","buildSeconds":%d}\n' "$KVER" "$NODEVER" "$(basename "$DEB")" "$((SECONDS - T0))" > "$OUT/build.json"
+printf '{"kernel":"%s","node":"%s","deb":"%s","squash":"%s","kdumpImageBytes":%d,"buildSeconds":%d}\n' "$KVER" "$NODEVER" "$(basename "$DEB")" "$SQUASH" "$(stat -c %s "$OUT/kdump-initrd.img")" "$((SECONDS - T0))" > "$OUT/build.json"
 log "done"

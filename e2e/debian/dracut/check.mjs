@@ -2,8 +2,10 @@
 // Checks of the real-dracut end-to-end (e2e/debian/dracut/run.sh), from the guest build's records and
 // what the capture kernel's harness saved to the disk (/var/crash/pra-e2e-dracut/, read with debugfs).
 // Usage: node e2e/debian/dracut/check.mjs --run DIR --guest DIR
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
 const run = arg('--run');
@@ -13,11 +15,18 @@ const ev = path.join(run, 'disk/pra-e2e-dracut');
 const DRIVER_BOUND = /\b(e1000e 0000:|e1000 0000:|nvme nvme\d+: pci function|virtio_net virtio|virtio_blk virtio\d+: \[vd)/;
 const results = [];
 const metrics = { wallSeconds: Number(read(path.join(run, 'wall-seconds')) || 0), build: JSON.parse(read(path.join(guest, 'build.json')) || '{}') };
+const pending = [];
 function check(name, fn) {
+  const slot = { name, ok: false, detail: '' };
+  results.push(slot);
+  const done = (detail) => Object.assign(slot, { ok: true, detail: detail ?? '' });
+  const failed = (e) => Object.assign(slot, { ok: false, detail: e.message });
   try {
-    results.push({ name, ok: true, detail: fn() ?? '' });
+    const r = fn();
+    if (r instanceof Promise) pending.push(r.then(done, failed));
+    else done(r);
   } catch (e) {
-    results.push({ name, ok: false, detail: e.message });
+    failed(e);
   }
 }
 const fail = (m) => {
@@ -32,6 +41,39 @@ check('dracut built the kdump image with the shipped module, keyed on IN_KDUMP (
   if (!/pci-reset-agent/.test(list.split('\n').filter((l) => /dracut modules:|^\S+$/.test(l)).join('\n')) && !/\npci-reset-agent\n/.test(list)) return 'files present (module list not printed)';
   return 'bundle, node.squashfs, runner, unit wanted by sysinit.target';
 });
+
+// kdump-utils' mkdumprd squashes the image wherever mksquashfs is installed (build-guest.sh, SQUASH).
+const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+if (metrics.build.squash === 'yes') {
+  check("the kdump image is squashed as mkdumprd builds it: the agent's files are inside squash-root.img", () => {
+    const list = read(path.join(guest, 'kdump-initrd.list'));
+    const at = list.indexOf('Squashed content (squash-root.img)');
+    if (at < 0) fail(`lsinitrd shows no "Squashed content (squash-root.img)" (dracut log: ${read(path.join(guest, 'dracut-kdump.log')).slice(-300)})`);
+    const inner = list.slice(at);
+    const missing = ['pci-reset-agent.mjs', 'node.squashfs', 'pci-reset-agent-kdump', 'pci-reset-agent.service'].filter((w) => !inner.includes(w));
+    if (missing.length) fail(`not inside squash-root.img: ${missing.join(', ')}`);
+    return `image ${metrics.build.kdumpImageBytes} bytes; bundle, node.squashfs, runner and unit inside squash-root.img`;
+  });
+
+  // The host-side readers on the real image: footprint's listing parser on the guest's own lsinitrd
+  // output, and audit on the image file (it reads squash-root.img with unsquashfs).
+  check("footprint and audit find the agent in the squashed image (lsinitrd's listing, the image file)", async () => {
+    const { parseListing } = await import(path.join(PROJECT, 'dist/src/footprint/image-listing.js'));
+    const files = parseListing(read(path.join(guest, 'kdump-initrd.list'))).map((e) => e.path);
+    for (const f of ['usr/lib/pci-reset-agent/pci-reset-agent.mjs', 'usr/lib/pci-reset-agent/node.squashfs']) if (!files.includes(f)) fail(`footprint's parser misses ${f}`);
+    const r = spawnSync(process.execPath, [path.join(PROJECT, 'dist/src/cli/bin.js'), 'audit', '--root', path.join(PROJECT, 'examples/kdump-server'), '--kdump-image', path.join(guest, 'kdump-initrd.img'), '--json'], { encoding: 'utf8', timeout: 300_000 });
+    let j;
+    try {
+      j = JSON.parse(r.stdout);
+    } catch {
+      fail(`audit printed no JSON (status ${r.status}): ${r.stderr.slice(-300)}`);
+    }
+    if (j.image?.error) fail(`audit: ${j.image.error}`);
+    if (!j.image?.agent?.bundle) fail('audit: the agent is not found in the image');
+    if (!(j.image.modules > 0)) fail('audit: no kernel modules found in the image');
+    return `footprint: ${files.filter((f) => f.includes('pci-reset-agent')).length} agent files; audit: ${j.image.agent.bundle} ${j.image.agent.version}, node ${j.image.agent.node}, ${j.image.modules} modules, ${j.image.kernelVersions.join(' ')}`;
+  });
+}
 
 check('the ordinary initrd (no IN_KDUMP) carries none of it', () => {
   const list = read(path.join(guest, 'initrd.list'));
@@ -113,6 +155,7 @@ check("the agent's report: capture kernel, every step ok", () => {
   return `${steps.length} steps ok in ${Math.round(rep.durationMs)} ms`;
 });
 
+await Promise.all(pending);
 const passed = results.filter((r) => r.ok).length;
 for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? `: ${r.detail}` : ''}\n`);
 fs.writeFileSync(path.join(run, 'summary.json'), `${JSON.stringify({ results, metrics }, null, 2)}\n`);

@@ -9,7 +9,9 @@
 #      the harness saves the journal, the kernel log, the report and the drivers, and powers off
 #   3. reads the disk with debugfs and checks it (e2e/debian/dracut/check.mjs): the unit ran before
 #      systemd-udev-trigger.service (journal order) and did its job
-# Env: PRA_E2E_DIR (cache, default .e2e), PRA_E2E_CRASHKERNEL (default 256M), PRA_E2E_ACCEL (default tcg).
+# Env: PRA_E2E_DIR (cache, default .e2e), PRA_E2E_CRASHKERNEL (default 256M), PRA_E2E_ACCEL (default tcg),
+#      PRA_E2E_DRACUT_SQUASH (yes: the kdump image squashed as mkdumprd builds it where mksquashfs is
+#      installed, the default; no: a plain cpio image).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PROJECT=$PWD
@@ -27,14 +29,15 @@ done
 log "npm run package:deb"
 OUT=$OUT/deb bash scripts/package-deb.sh > "$OUT/package.log" 2>&1 || { tail -n 20 "$OUT/package.log"; exit 1; }
 DEB=$(ls "$OUT"/deb/pci-reset-agent_*_amd64.deb)
-key=$( (dpkg-deb --fsys-tarfile "$DEB" | tar -xO --exclude='*changelog.gz' | sha256sum; find e2e/debian/dracut -type f ! -name check.mjs ! -name run.sh -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
+SQUASH=${PRA_E2E_DRACUT_SQUASH:-yes}
+key=$( (dpkg-deb --fsys-tarfile "$DEB" | tar -xO --exclude='*changelog.gz' | sha256sum; echo "squash=$SQUASH"; find e2e/debian/dracut -type f ! -name check.mjs ! -name run.sh -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-16)
 GUEST=$OUT/guest
 if [[ ! -f $GUEST/disk.img || $(cat "$GUEST/key" 2> /dev/null) != "$key" ]]; then
     log "building the guest (mmdebstrap, dracut; several minutes)"
     rm -rf "$GUEST"
     # The kdump-tools scenario's apt cache serves this one too (most packages are the same).
     APT_CACHE=$E2E/debian/apt-cache
-    DEB=$DEB OUT=$GUEST CACHE=$APT_CACHE timeout 1500 bash e2e/debian/dracut/build-guest.sh > "$OUT/build-guest.log" 2>&1 ||
+    SQUASH=$SQUASH DEB=$DEB OUT=$GUEST CACHE=$APT_CACHE timeout 1500 bash e2e/debian/dracut/build-guest.sh > "$OUT/build-guest.log" 2>&1 ||
         { tail -n 30 "$OUT/build-guest.log"; echo "e2e-dracut: 0 passed, 1 failed"; exit 1; }
     echo "$key" > "$GUEST/key"
 fi
