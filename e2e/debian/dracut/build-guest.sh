@@ -7,13 +7,13 @@
 # no kdump-utils (no kdumpbase module): the capture kernel goes on to the root file system, where the
 # harness saves the evidence (e2e/debian/dracut/guest/).
 # SQUASH=yes (the default): the kdump image as mkdumprd builds it on a machine with mksquashfs, which is
-# every Fedora/RHEL machine with squashfs-tools: mkdumprd adds `--add squash --squash-compressor zstd` when
+# every Fedora/RHEL machine with squashfs-tools (our package depends on it): mkdumprd adds `--add squash --squash-compressor zstd` when
 # dracut has no squash-squashfs module (dracut <= 103; bookworm has 059) and mksquashfs is installed
 # (kdump-utils mkdumprd, "only true for dracut <= 103"). Debian ships dracut's squash module apart, in
 # dracut-squash. Every file of such an image except a small loader then sits in squash-root.img inside the
 # cpio (dracut.sh: squash_img="$initdir/squash-root.img"), our node.squashfs included. SQUASH=no: unsquashed.
 # Out: $OUT/disk.img, $OUT/vmlinuz, $OUT/initrd.img, $OUT/kdump-initrd.img, $OUT/*.list, $OUT/build.json.
-# Env: DEB, OUT (required), CACHE (apt .deb cache), MIRROR.
+# Env: DEB, OUT (required), CACHE (apt .deb cache), MIRROR, SQUASH (yes|no, default yes).
 # shellcheck disable=SC2016 # mmdebstrap hooks: $1 is the hook's own argument (the root directory)
 set -euo pipefail
 : "${DEB:?}" "${OUT:?}"

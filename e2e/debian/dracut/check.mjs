@@ -1,25 +1,35 @@
 #!/usr/bin/env node
 // Checks of the real-dracut end-to-end (e2e/debian/dracut/run.sh), from the guest build's records and
 // what the capture kernel's harness saved to the disk (/var/crash/pra-e2e-dracut/, read with debugfs).
-// Usage: node e2e/debian/dracut/check.mjs --run DIR --guest DIR [--squash yes|no] [--crashkernel SIZE]
+// Usage: node e2e/debian/dracut/check.mjs --run DIR --guest DIR [--crashkernel SIZE]
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
 const run = arg('--run');
 const guest = arg('--guest');
-const squash = process.argv.includes('--squash') ? arg('--squash') === 'yes' : false;
 const crashkernel = process.argv.includes('--crashkernel') ? arg('--crashkernel') : null;
 const read = (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
 const ev = path.join(run, 'disk/pra-e2e-dracut');
 const DRIVER_BOUND = /\b(e1000e 0000:|e1000 0000:|nvme nvme\d+: pci function|virtio_net virtio|virtio_blk virtio\d+: \[vd)/;
 const results = [];
 const metrics = { wallSeconds: Number(read(path.join(run, 'wall-seconds')) || 0), build: JSON.parse(read(path.join(guest, 'build.json')) || '{}') };
+// The guest records whether its kdump image was squashed (build-guest.sh, SQUASH).
+const squash = metrics.build.squash === 'yes';
+const pending = [];
 function check(name, fn) {
+  const slot = { name, ok: false, detail: '' };
+  results.push(slot);
+  const done = (detail) => Object.assign(slot, { ok: true, detail: detail ?? '' });
+  const failed = (e) => Object.assign(slot, { ok: false, detail: e.message });
   try {
-    results.push({ name, ok: true, detail: fn() ?? '' });
+    const r = fn();
+    if (r instanceof Promise) pending.push(r.then(done, failed));
+    else done(r);
   } catch (e) {
-    results.push({ name, ok: false, detail: e.message });
+    failed(e);
   }
 }
 const fail = (m) => {
@@ -55,6 +65,28 @@ if (squash) {
     if (outer.length) fail(`agent files in the outer cpio: ${outer.join('; ')}`);
     const inner = squashedList.split('\n').filter((l) => /squashfs-root\/.*pci-reset-agent/.test(l)).length;
     return `${inner} agent entries in squash-root.img, none in the outer cpio; image ${metrics.kdumpImageBytes ?? '?'} bytes`;
+  });
+}
+
+if (squash) {
+  // The host-side readers on the same image: footprint's listing parser on the guest's own lsinitrd
+  // output, and audit on the image file (it reads squash-root.img with unsquashfs).
+  const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  check('host: footprint\'s parser and audit --kdump-image find the agent in the squashed image', async () => {
+    const { parseListing } = await import(path.join(PROJECT, 'dist/src/footprint/image-listing.js'));
+    const files = parseListing(kdumpList).map((e) => e.path);
+    for (const f of ['usr/lib/pci-reset-agent/pci-reset-agent.mjs', 'usr/lib/pci-reset-agent/node.squashfs']) if (!files.includes(f)) fail(`footprint's parser misses ${f}`);
+    const r = spawnSync(process.execPath, [path.join(PROJECT, 'dist/src/cli/bin.js'), 'audit', '--root', path.join(PROJECT, 'examples/kdump-server'), '--kdump-image', path.join(guest, 'kdump-initrd.img'), '--json'], { encoding: 'utf8', timeout: 300_000 });
+    let j;
+    try {
+      j = JSON.parse(r.stdout);
+    } catch {
+      fail(`audit printed no JSON (status ${r.status}): ${r.stderr.slice(-300)}`);
+    }
+    if (j.image?.error) fail(`audit: ${j.image.error}`);
+    if (!j.image?.agent?.bundle) fail('audit: the agent is not found in the image');
+    if (!(j.image.modules > 0)) fail('audit: no kernel modules found in the image');
+    return `footprint: ${files.filter((f) => f.includes('pci-reset-agent')).length} agent files; audit: ${j.image.agent.bundle} ${j.image.agent.version}, node ${j.image.agent.node}, ${j.image.modules} modules, ${j.image.kernelVersions.join(' ')}`;
   });
 }
 
@@ -198,6 +230,7 @@ check('audit --json (first kernel) finds the agent and the modules in the kdump 
   return `${im.path}: bundle ${im.agent.bundle}, ${im.modules} modules, node ${im.agent.node}, read in ${im.readMs} ms`;
 });
 
+await Promise.all(pending);
 const passed = results.filter((r) => r.ok).length;
 for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? `: ${r.detail}` : ''}\n`);
 fs.writeFileSync(path.join(run, 'summary.json'), `${JSON.stringify({ results, metrics }, null, 2)}\n`);

@@ -73,4 +73,4 @@ echo "$((SECONDS - t))" > "$RUN/wall-seconds"
 log "QEMU exited ($rc) after $((SECONDS - t)) s"
 mkdir -p "$RUN/disk"
 debugfs -R "rdump /var/crash/pra-e2e-dracut $RUN/disk" "$RUN/disk.img" > /dev/null 2>&1 || :
-node e2e/debian/dracut/check.mjs --run "$RUN" --guest "$GUEST" --squash "$SQUASH" --crashkernel "$CK"
+node e2e/debian/dracut/check.mjs --run "$RUN" --guest "$GUEST" --crashkernel "$CK"
