@@ -69,8 +69,6 @@ export interface ApplyOptions extends PlanOptions {
    * --allow-live) writes nothing to the kernel log.
    */
   logKmsg?: boolean;
-  /** Not a command-line option: the device numbers ROOT/dev/kmsg must have (tests use a harmless one). */
-  kmsgDevice?: { major: number; minor: number };
 }
 
 /**

@@ -32,6 +32,8 @@ export interface PlanOptions {
   kmsg?: string;
   oldLog?: string;
   registers: boolean;
+  /** Not a command-line option: the device numbers ROOT/dev/kmsg must have (tests use a harmless one). */
+  kmsgDevice?: { major: number; minor: number };
 }
 
 export interface PlanInputs {
@@ -69,6 +71,6 @@ export async function gatherPlanInputs(opts: PlanOptions, how: { tolerateListing
     ? scanWithoutListing(access, opts.root, { flagsFor: kernelFlagsFor(table) })
     : { result: scan(access, opts.root, { flagsFor: kernelFlagsFor(table) }), listingProblem: null };
   const scanResult = scanned.result;
-  const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers, kmsgDevice: (opts as { kmsgDevice?: { major: number; minor: number } }).kmsgDevice });
+  const iommu = await assessIommu(root, scanResult, { kmsgFile: opts.kmsg, oldLogFile: opts.oldLog, readRegisters: opts.registers, kmsgDevice: opts.kmsgDevice });
   return { root, scan: scanResult, iommu, quirks: table, policy, problems, listingProblem: scanned.listingProblem };
 }

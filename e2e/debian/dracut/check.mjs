@@ -18,18 +18,11 @@ const results = [];
 const metrics = { wallSeconds: Number(read(path.join(run, 'wall-seconds')) || 0), build: JSON.parse(read(path.join(guest, 'build.json')) || '{}') };
 // The guest records whether its kdump image was squashed (build-guest.sh, SQUASH).
 const squash = metrics.build.squash === 'yes';
-const pending = [];
 function check(name, fn) {
-  const slot = { name, ok: false, detail: '' };
-  results.push(slot);
-  const done = (detail) => Object.assign(slot, { ok: true, detail: detail ?? '' });
-  const failed = (e) => Object.assign(slot, { ok: false, detail: e.message });
   try {
-    const r = fn();
-    if (r instanceof Promise) pending.push(r.then(done, failed));
-    else done(r);
+    results.push({ name, ok: true, detail: fn() ?? '' });
   } catch (e) {
-    failed(e);
+    results.push({ name, ok: false, detail: e.message });
   }
 }
 const fail = (m) => {
@@ -66,14 +59,12 @@ if (squash) {
     const inner = squashedList.split('\n').filter((l) => /squashfs-root\/.*pci-reset-agent/.test(l)).length;
     return `${inner} agent entries in squash-root.img, none in the outer cpio; image ${metrics.kdumpImageBytes ?? '?'} bytes`;
   });
-}
 
-if (squash) {
-  // The host-side readers on the same image: footprint's listing parser on the guest's own lsinitrd
-  // output, and audit on the image file (it reads squash-root.img with unsquashfs).
+  // The host-side readers on the same image: footprint's listing parser (the built CLI's) on the guest's
+  // own lsinitrd output, and audit on the image file (it reads squash-root.img with unsquashfs).
   const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-  check('host: footprint\'s parser and audit --kdump-image find the agent in the squashed image', async () => {
-    const { parseListing } = await import(path.join(PROJECT, 'dist/src/footprint/image-listing.js'));
+  const { parseListing } = await import(path.join(PROJECT, 'dist/src/footprint/image-listing.js'));
+  check('host: footprint\'s parser and audit --kdump-image find the agent in the squashed image', () => {
     const files = parseListing(kdumpList).map((e) => e.path);
     for (const f of ['usr/lib/pci-reset-agent/pci-reset-agent.mjs', 'usr/lib/pci-reset-agent/node.squashfs']) if (!files.includes(f)) fail(`footprint's parser misses ${f}`);
     const r = spawnSync(process.execPath, [path.join(PROJECT, 'dist/src/cli/bin.js'), 'audit', '--root', path.join(PROJECT, 'examples/kdump-server'), '--kdump-image', path.join(guest, 'kdump-initrd.img'), '--json'], { encoding: 'utf8', timeout: 300_000 });
@@ -230,7 +221,6 @@ check('audit --json (first kernel) finds the agent and the modules in the kdump 
   return `${im.path}: bundle ${im.agent.bundle}, ${im.modules} modules, node ${im.agent.node}, read in ${im.readMs} ms`;
 });
 
-await Promise.all(pending);
 const passed = results.filter((r) => r.ok).length;
 for (const r of results) process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}${r.detail ? `: ${r.detail}` : ''}\n`);
 fs.writeFileSync(path.join(run, 'summary.json'), `${JSON.stringify({ results, metrics }, null, 2)}\n`);
