@@ -120,6 +120,48 @@ function dmesgLines(run) {
   return (run.artifacts['dmesg.txt'] ?? '').split('\n');
 }
 
+/**
+ * The window a device keeps its old DMA in, from the capture kernel's dmesg lines, on its own clock
+ * (dmesg stamps count from its start): capture-kernel start (0) → agent start (the runner) → apply.start
+ * (node up, plan made) → first reset issued → last reset done → agent exit (the runner's "finished"
+ * line). Also the runner-relative figures. Any build's run: e2e/window.mjs applies it to a console log.
+ */
+export function captureWindow(lines) {
+  const out = {};
+  const startLine = lines.find((l) => /pci-reset-agent: start at uptime/.test(l));
+  const finished = lines.findIndex((l) => /pci-reset-agent: finished status=/.test(l));
+  const stepEnds = lines.filter((l) => /pci-reset-agent: \{.*"event":"step\.end"/.test(l));
+  const applyStart = lines.find((l) => /pci-reset-agent: \{.*"event":"apply\.start"/.test(l));
+  if (!startLine || finished < 0) return out;
+  const t0 = stamp(startLine);
+  const r2 = (x) => Number(x.toFixed(2));
+  if (applyStart) out.runnerStartToApplyStartS = r2(stamp(applyStart) - t0);
+  if (stepEnds.length) out.runnerStartToLastResetS = r2(stamp(stepEnds[stepEnds.length - 1]) - t0);
+  out.runnerStartToFinishS = r2(stamp(lines[finished]) - t0);
+  const firstStart = lines.find((l) => /pci-reset-agent: \{.*"event":"step\.start"/.test(l));
+  // Since issue 16 the agent's records reach the kernel log through a helper process, so their dmesg
+  // stamps can be late; each carries `mono`, when the event happened (CLOCK_MONOTONIC). The runner's
+  // start line was written by the shell right after reading /proc/uptime: its stamp minus that uptime
+  // puts `mono` on the dmesg clock. Records without `mono` (older agents, written synchronously) keep
+  // their stamp.
+  const up = /start at uptime ([\d.]+)s/.exec(startLine)?.[1];
+  const offset = up === undefined ? null : t0 - Number(up);
+  const at = (l) => {
+    const m = /"mono":([\d.]+)/.exec(l);
+    return m && offset !== null ? r2(Number(m[1]) + offset) : stamp(l);
+  };
+  out.window = {
+    agentStartS: t0,
+    applyStartS: applyStart ? at(applyStart) : null,
+    firstResetS: firstStart ? at(firstStart) : null,
+    lastResetS: stepEnds.length ? at(stepEnds[stepEnds.length - 1]) : null,
+    agentExitS: stamp(lines[finished]),
+  };
+  // How late the kernel log got the last step's record (helper queue and console), for the record.
+  if (stepEnds.length) out.lastResetLoggedLateS = r2(stamp(stepEnds[stepEnds.length - 1]) - at(stepEnds[stepEnds.length - 1]));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 export function checkPlain(run) {
@@ -383,40 +425,7 @@ export function checkKdump(run, { devmem }) {
     if (ends.length !== rep.steps.length) fail(`${ends.length} step.end events in dmesg for ${rep.steps.length} steps`);
     return `${ends.length} step.end events`;
   });
-  // Wall time in the capture kernel: runner start to the last reset (the last step.end event), dmesg stamps.
-  const startLine = lines.find((l) => /pci-reset-agent: start at uptime/.test(l));
-  const stepEnds = lines.filter((l) => /pci-reset-agent: \{.*"event":"step\.end"/.test(l));
-  const applyStart = lines.find((l) => /pci-reset-agent: \{.*"event":"apply\.start"/.test(l));
-  if (startLine && finished >= 0) {
-    const t0 = stamp(startLine);
-    const r2 = (x) => Number(x.toFixed(2));
-    if (applyStart) metrics.runnerStartToApplyStartS = r2(stamp(applyStart) - t0);
-    if (stepEnds.length) metrics.runnerStartToLastResetS = r2(stamp(stepEnds[stepEnds.length - 1]) - t0);
-    metrics.runnerStartToFinishS = r2(stamp(lines[finished]) - t0);
-    // The window a device keeps its old DMA in, on the capture kernel's own clock (dmesg stamps count from
-    // its start): capture-kernel start (0) → agent start (the runner) → apply.start (node up, plan made)
-    // → first reset issued → last reset done → agent exit (the runner's "finished" line).
-    const firstStart = lines.find((l) => /pci-reset-agent: \{.*"event":"step\.start"/.test(l));
-    // Since issue 16 the agent's records reach the kernel log through a helper process, so their dmesg
-    // stamps can be late; each carries `mono`, when the event happened (CLOCK_MONOTONIC). The runner's
-    // start line was written by the shell right after reading /proc/uptime: its stamp minus that uptime
-    // puts `mono` on the dmesg clock. Records without `mono` (older agents) keep their stamp.
-    const up = /start at uptime ([\d.]+)s/.exec(startLine)?.[1];
-    const offset = up === undefined ? null : t0 - Number(up);
-    const at = (l) => {
-      const m = /"mono":([\d.]+)/.exec(l);
-      return m && offset !== null ? r2(Number(m[1]) + offset) : stamp(l);
-    };
-    metrics.window = {
-      agentStartS: t0,
-      applyStartS: applyStart ? at(applyStart) : null,
-      firstResetS: firstStart ? at(firstStart) : null,
-      lastResetS: stepEnds.length ? at(stepEnds[stepEnds.length - 1]) : null,
-      agentExitS: stamp(lines[finished]),
-    };
-    // How late the kernel log got the last step's record (helper queue and console), for the record.
-    if (stepEnds.length) metrics.lastResetLoggedLateS = r2(stamp(stepEnds[stepEnds.length - 1]) - at(stepEnds[stepEnds.length - 1]));
-  }
+  Object.assign(metrics, captureWindow(lines));
   const mem = /MemTotal:\s+(\d+) kB/.exec(run.artifacts['meminfo-init.txt'] ?? '');
   if (mem) metrics.captureMemTotalKb = Number(mem[1]);
   return { checks: c.list, metrics: { ...metrics, ...bootTimes(run) } };

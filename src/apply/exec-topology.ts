@@ -3,9 +3,17 @@ import type { ScanDevice, ScanResult } from '../scan/scan-result.js';
 /** What the executor needs to know about where functions sit, from the scan that produced the plan. */
 export class ExecTopology {
   private readonly byBdf: Map<string, ScanDevice>;
+  /** Each bridge's children that are not VFs, in scan order (dependents() ran a pass over every function per call). */
+  private readonly kids = new Map<string, string[]>();
 
   constructor(readonly scan: ScanResult) {
     this.byBdf = new Map(scan.devices.map((d) => [d.bdf, d]));
+    for (const d of scan.devices) {
+      if (d.parent === null || d.physfn !== null) continue;
+      const list = this.kids.get(d.parent);
+      if (list) list.push(d.bdf);
+      else this.kids.set(d.parent, [d.bdf]);
+    }
   }
 
   device(bdf: string): ScanDevice | undefined {
@@ -32,8 +40,7 @@ export class ExecTopology {
   dependents(bdf: string): string[] {
     const d = this.byBdf.get(bdf);
     if (!d) return [];
-    const kids = this.scan.devices.filter((x) => x.parent === bdf && x.physfn === null).map((x) => x.bdf);
-    return [...kids, ...d.virtfns];
+    return [...(this.kids.get(bdf) ?? []), ...d.virtfns];
   }
 
   /** The Root Port above a function (the kernel's pcie_find_root_port()); null when there is none. */

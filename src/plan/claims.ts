@@ -88,7 +88,18 @@ export function contested(a: Claims, b: Claims): string[] {
 
 function meets(xs: string[], ys: string[]): boolean {
   if (xs.length === 0 || ys.length === 0) return false;
-  const [small, large] = xs.length <= ys.length ? [xs, new Set(ys)] : [ys, new Set(xs)];
+  const [small, large] = xs.length <= ys.length ? [xs, setOf(ys)] : [ys, setOf(xs)];
   for (const x of small) if (large.has(x)) return true;
   return false;
+}
+
+/**
+ * The executor's scheduler compares the same claims many times (every pass over an open wave); a Set
+ * per list, made once, instead of one per comparison. Claims lists are not changed after they are made.
+ */
+const sets = new WeakMap<string[], Set<string>>();
+function setOf(xs: string[]): Set<string> {
+  let s = sets.get(xs);
+  if (!s) sets.set(xs, (s = new Set(xs)));
+  return s;
 }

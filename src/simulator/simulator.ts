@@ -63,6 +63,10 @@ export class PciSimulator implements PciAccess {
   readonly resetLog: ResetRecord[] = [];
   readonly kernel: KernelModel;
   private readonly fns = new Map<string, SimFunction>();
+  /** Indexes of the fixed topology (parent and physfn are readonly): a lookup per config access was a pass over every function. */
+  private readonly kids = new Map<string, SimFunction[]>();
+  private readonly vfs = new Map<string, SimFunction[]>();
+  private readonly onBus = new Map<string, SimFunction[]>();
   private seq = 0;
   private issuedCount = 0;
 
@@ -72,6 +76,17 @@ export class PciSimulator implements PciAccess {
     private readonly problems: string[] = [],
   ) {
     for (const f of functions) this.fns.set(f.bdf, f);
+    const push = (m: Map<string, SimFunction[]>, k: string, f: SimFunction): void => {
+      const l = m.get(k);
+      if (l) l.push(f);
+      else m.set(k, [f]);
+    };
+    for (const f of this.fns.values()) {
+      if (f.parent !== null) push(this.kids, f.parent, f);
+      if (f.physfn !== null) push(this.vfs, f.physfn, f);
+      push(this.onBus, f.bdf.slice(0, f.bdf.lastIndexOf(':')), f);
+    }
+    for (const l of this.vfs.values()) l.sort((a, b) => a.vfIndex - b.vfIndex);
     this.kernel = new KernelModel(this);
   }
 
@@ -274,7 +289,7 @@ export class PciSimulator implements PciAccess {
   // ---- topology ----------------------------------------------------------------------------------
 
   children(bdf: string): SimFunction[] {
-    return [...this.fns.values()].filter((f) => f.parent === bdf);
+    return [...(this.kids.get(bdf) ?? [])];
   }
 
   /** Every function below a bridge (what its secondary bus reset reaches), VFs included. */
@@ -292,13 +307,13 @@ export class PciSimulator implements PciAccess {
   }
 
   vfsOf(pf: string): SimFunction[] {
-    return [...this.fns.values()].filter((f) => f.physfn === pf).sort((a, b) => a.vfIndex - b.vfIndex);
+    return [...(this.vfs.get(pf) ?? [])];
   }
 
   /** Functions other than `f` on its bus (the kernel refuses `bus` for a function that has any). */
   siblings(f: SimFunction): SimFunction[] {
     const bus = f.bdf.slice(0, f.bdf.lastIndexOf(':'));
-    return [...this.fns.values()].filter((o) => o !== f && o.presence !== 'removed' && o.bdf.startsWith(`${bus}:`) && (o.physfn === null || this.reachable(o)));
+    return (this.onBus.get(bus) ?? []).filter((o) => o !== f && o.presence !== 'removed' && (o.physfn === null || this.reachable(o)));
   }
 
   /** Whether config cycles reach the function: present, every bridge above routes its bus and holds no reset, a VF's PF has it enabled. */
