@@ -33,7 +33,7 @@ const PHASES: [string, RegExp][] = [
   ['report (JSON, file)', /src\/apply\/(render-report|apply-report)\.ts/],
   ['stop DMA (last phase)', /src\/apply\/stop-dma\.ts/],
   ['executor (steps, save/restore, waits)', /src\/apply\//],
-  ['IOMMU evidence', /src\/(iommu|capture)\/|native-bindings\//],
+  ['IOMMU evidence', /src\/(iommu|capture)\//],
   ['plan (quirks, planner)', /src\/(plan|quirks)\//],
   ['scan (sysfs, config decode, topology)', /src\/scan\//],
   ['CLI (commander, option parsing)', /src\/cli\/|node_modules\/commander\//],
