@@ -105,6 +105,30 @@ describe('ARM SMMUv3 verdict', () => {
     const u = r.units.find((x) => x.name === SMMU)!;
     expect(u.smmu).toMatchObject({ outcome: 'adopted' });
     expect(u.oldTables).toBe('reused');
+    // The old table's base is positive evidence that translation was on before: case 4, not unknown.
+    expect(u).toMatchObject({ translationEnabledBefore: true, translationEnabledNow: true });
+    expect(u.basis.before).toMatch(/STRTAB_BASE=0x43fe0000 lies outside this kernel's memory/);
+    expect(r.case).toBe('4');
+    expect(r.devices.find((d) => d.bdf === '0000:01:00.0')).toMatchObject({ unit: SMMU, case: '4' });
+  });
+
+  it('the same old stream table on an SMMU in service-failure mode (GERROR.SFM_ERR active): not adopted, outcome unknown', async () => {
+    const r = await assessScenario({ ...armCapture, kmsg: dmesg('Linux version 6.1.0-57-arm64 (x)', 'arm-smmu-v3 9050000.smmuv3: ias 44-bit, oas 44-bit (features 0x00008305)'), mem: smmuRegs(0x0f, 0x1000, 0x43fe0000n, 0x100) });
+    const u = r.units.find((x) => x.name === SMMU)!;
+    expect(u.smmu).toMatchObject({ outcome: 'unknown' });
+    expect(u.smmu!.basis).toMatch(/SFM_ERR is active/);
+    expect(u.notes!.join('\n')).toMatch(/service-failure mode/);
+    expect(u.oldTables).not.toBe('reused');
+    // Still on before (the old base says so); the outcome names no mechanism we can vouch for.
+    expect(r.case).toBe('4');
+  });
+
+  it('the driver runs the SMMU, the crashed kernel had it on, and neither a reset line nor registers say what became of it: outcome unknown', async () => {
+    const r = await assessScenario({ ...armCapture, kmsg: dmesg('Linux version 6.1.0-57-arm64 (x)', 'arm-smmu-v3 9050000.smmuv3: ias 44-bit, oas 44-bit (features 0x00008305)'), oldLog: dmesg('Linux version 6.1.0-57-arm64 (x)', 'arm-smmu-v3 9050000.smmuv3: ias 44-bit, oas 44-bit (features 0x00008305)') });
+    const u = r.units.find((x) => x.name === SMMU)!;
+    expect(u.smmu).toMatchObject({ outcome: 'unknown' });
+    expect(u.smmu!.basis).toMatch(/neither the reset message nor the stream table address/);
+    expect(u.translationEnabledBefore).toBe(true);
   });
 
   it('no arm-smmu driver in the capture kernel, SMMUEN left set: 3a (untouched, old tables live)', async () => {

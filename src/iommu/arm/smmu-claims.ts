@@ -76,7 +76,14 @@ export function smmuClaims(u: UnitRecord, x: ArmInputs, claim: ClaimFn, untouche
     if (!en && strtab === 0n && reg.cr0 === 0 && !inSysfs && x.classPresent && x.captureKernel) {
       claim(u.name, 'before', false, 'measured', src, 'CR0=0 and STRTAB_BASE=0 on an SMMU no driver here runs: no kernel ever set up a stream table');
     }
-    if (((reg.gerror ?? 0) ^ (reg.gerrorn ?? 0)) & SMMUV3.SFM_ERR) note(`GERROR.SFM_ERR is active: the SMMU is in service-failure mode (the old stream table cannot be adopted)`);
+    // A stream table the driver runs from outside this kernel's memory can only be the crashed kernel's
+    // (the adoption series keeps STRTAB_BASE; mainline's arm_smmu_device_reset() writes a fresh one from
+    // this kernel's memory): the crashed kernel had set the SMMU up, and enables SMMUEN right after
+    // (arm_smmu_device_reset(), arm-smmu-v3.c:4288). Positive evidence from a register, not an absence.
+    if (en && inSysfs && x.captureKernel && strtab !== 0n && outsideOwnMemory(strtab, x)) {
+      claim(u.name, 'before', true, 'inferred', src, `STRTAB_BASE=${hexAddress(strtab)} lies outside this kernel's memory while this kernel's driver runs the SMMU: the crashed kernel's stream table, so translation was on before`);
+    }
+    if (sfmActive(reg)) note(`GERROR.SFM_ERR is active: the SMMU is in service-failure mode (the old stream table cannot be adopted)`);
     if (en && !(reg.cr0 & SMMUV3.EVTQEN) && x.captureKernel) note('event queue off (CR0.EVTQEN=0, as arm_smmu_device_reset() leaves it in kdump): translation faults of stale DMA are not logged');
   }
   const k = x.kmsg;
@@ -101,7 +108,10 @@ export function smmuOutcome(u: UnitRecord, v: { before: boolean | null; now: boo
   if (passthroughNow === true && v.managed === true) return { ...facts, outcome: 'bypass', basis: 'identity default domains here (iommu.passthrough=1 / "Default domain type: Passthrough"): attached streams bypass translation' };
   const strtab = reg?.strtabBase !== undefined ? reg.strtabBase & SMMUV3.STRTAB_ADDR_MASK : null;
   if (v.managed === true && v.now === true && strtab !== null && strtab !== 0n && x.ownMemory && x.ownMemory.length > 0) {
-    const mine = x.ownMemory.some((r) => strtab >= r.start && strtab <= r.end);
+    const mine = !outsideOwnMemory(strtab, x);
+    // The adoption series keeps the old table only on an SMMU not in service-failure mode; one in SFM with
+    // an old table base is neither the mainline reset nor an adoption we can vouch for.
+    if (!mine && reg && sfmActive(reg)) return { ...facts, outcome: 'unknown', basis: `STRTAB_BASE=${hexAddress(strtab)} lies outside this kernel's memory, but GERROR.SFM_ERR is active (service-failure mode): the old table is not adopted on such an SMMU, so what serves stale DMA is not established` };
     if (!mine) return { ...facts, outcome: 'adopted', basis: `STRTAB_BASE=${hexAddress(strtab)} lies outside this kernel's memory: the crashed kernel's stream table is in use` };
     if (v.before === true) return { ...facts, outcome: 'aborted', basis: `STRTAB_BASE=${hexAddress(strtab)} is in this kernel's memory: a fresh stream table; stale DMA was aborted (GBPA=ABORT during the reset, abort STEs after)` };
   }
@@ -110,6 +120,17 @@ export function smmuOutcome(u: UnitRecord, v: { before: boolean | null; now: boo
     return { ...facts, outcome: reset ? 'aborted' : 'unknown', basis: reset ? '"SMMU currently enabled! Resetting..." and the driver runs it: mainline reset, stale DMA aborted' : 'the driver runs the SMMU but neither the reset message nor the stream table address tells whether it reset or adopted' };
   }
   return facts;
+}
+
+/** STRTAB_BASE outside every range of this kernel's memory (false when that memory is not known). */
+function outsideOwnMemory(addr: bigint, x: ArmInputs): boolean {
+  if (!x.ownMemory || x.ownMemory.length === 0) return false;
+  return !x.ownMemory.some((r) => addr >= r.start && addr <= r.end);
+}
+
+/** GERROR.SFM_ERR active: an SMMUv3 global error is active while its bits in GERROR and GERRORN differ. */
+function sfmActive(reg: RegisterValues): boolean {
+  return (((reg.gerror ?? 0) ^ (reg.gerrorn ?? 0)) & SMMUV3.SFM_ERR) !== 0;
 }
 
 /** This kernel's memory: arm64 capture kernels get `linux,usable-memory-range` in /chosen (two cells each). */
