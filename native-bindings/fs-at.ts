@@ -74,6 +74,8 @@ export interface StatAt {
   mode: number;
   size: number;
   ino: bigint;
+  /** Hard links to the inode: more than one on a file we write means another name, maybe outside the root, reaches it. */
+  nlink: number;
   devMajor: number;
   devMinor: number;
   rdevMajor: number;
@@ -215,6 +217,8 @@ function bind(): FsAt {
       check(c.statx(dirfd, path, flags, STATX_BASIC_STATS, statBuf), 'statx');
       return {
         mode: statBuf.readUInt16LE(28),
+        // struct statx: stx_nlink is the u32 at offset 16 (include/uapi/linux/stat.h).
+        nlink: statBuf.readUInt32LE(16),
         ino: statBuf.readBigUInt64LE(32),
         size: Number(statBuf.readBigUInt64LE(40)),
         rdevMajor: statBuf.readUInt32LE(128),

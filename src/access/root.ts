@@ -105,12 +105,12 @@ export class Root {
   }
 
   /** The type, size and device numbers of an open fd. */
-  statFd(fd: number): FileKind & { ino: bigint } {
+  statFd(fd: number): FileKind & { ino: bigint; nlink: number } {
     const at = this.fsAt;
     if (at) return at.statat(fd, '', AT_EMPTY_PATH);
     const st = fs.fstatSync(fd, { bigint: true });
     const rdev = Number(st.rdev);
-    return { mode: Number(st.mode), size: Number(st.size), ino: st.ino, rdevMajor: ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff), rdevMinor: (rdev & 0xff) | ((rdev >> 12) & ~0xff) };
+    return { mode: Number(st.mode), size: Number(st.size), ino: st.ino, nlink: Number(st.nlink), rdevMajor: ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff), rdevMinor: (rdev & 0xff) | ((rdev >> 12) & ~0xff) };
   }
 
   /**

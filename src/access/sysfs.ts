@@ -6,6 +6,7 @@ import type { ConfigWidth, PciAccess, PciFunctionEntry } from './access.js';
 import { checkKind, CONFIG_SPACE, readCapped, SYSFS_ATTRIBUTE, type ReadKind } from './bounded-read.js';
 import { decodeName, escapeName } from './names.js';
 import { READ_FLAGS, Root } from './root.js';
+import { checkWriteTarget } from './write-target.js';
 import { canonicalBdf } from '../pci/bdf.js';
 
 /** Where the kernel lists PCI functions, relative to the root. */
@@ -141,7 +142,7 @@ export class SysfsAccess implements PciAccess {
     const rel = this.attrRel(bdf, name);
     const fd = this.openFresh(rel, O_WRONLY | O_NONBLOCK | O_NOFOLLOW);
     try {
-      checkKind(this.root.statFd(fd), this.hostOf(rel), { what: 'sysfs attribute', max: Infinity });
+      checkWriteTarget(this.root.statFd(fd), this.hostOf(rel), { what: 'sysfs attribute', max: Infinity });
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -194,7 +195,7 @@ export class SysfsAccess implements PciAccess {
       throw e.detail ? e : new AccessError(e.code, e.path, `cannot open ${name} for writing`);
     }
     try {
-      checkKind(this.root.statFd(fd), host, { what: 'sysfs attribute', max: Infinity });
+      checkWriteTarget(this.root.statFd(fd), host, { what: 'sysfs attribute', max: Infinity });
     } catch (err) {
       fs.closeSync(fd);
       throw err;
@@ -274,7 +275,7 @@ export class SysfsAccess implements PciAccess {
     const fd = this.openFresh(rel, O_WRONLY | O_NONBLOCK | O_NOFOLLOW);
     let n: number;
     try {
-      checkKind(this.root.statFd(fd), host, CONFIG_SPACE);
+      checkWriteTarget(this.root.statFd(fd), host, CONFIG_SPACE);
       n = fs.writeSync(fd, buf, 0, width, offset);
     } catch (err) {
       throw AccessError.from(err, host, `config write at 0x${offset.toString(16)}`);

@@ -108,6 +108,14 @@ export function acquireLock(root: Root, options: LockOptions | ((pid: number) =>
             continue;
           }
         }
+        if (st.nlink > 1) {
+          // A hard link planted under the lock's name (tmpfs allows them; sysfs does not): writing our PID
+          // would write through to the other name, wherever it is. Drop our name; the file stays untouched.
+          fs.closeSync(fd);
+          fd = -1;
+          removeNotLock(dir, label, `a file with ${st.nlink} hard links`, notes);
+          continue;
+        }
         hook('opened');
         try {
           at.flock(fd, LOCK_EX | LOCK_NB);

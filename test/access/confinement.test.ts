@@ -121,6 +121,47 @@ describe('a lock that is a symbolic link (item 4)', () => {
   });
 });
 
+describe('a hard link is not written through (items 1 and 4; O_NOFOLLOW and RESOLVE_IN_ROOT do not see one)', () => {
+  it('a lock that is a hard link to a file outside: its name dropped, a fresh lock made, the outside file untouched', () => {
+    const outside = tmpDir('pra-outside-');
+    const victim = path.join(outside, 'victim');
+    fs.writeFileSync(victim, 'the outside file, never written\n');
+    const dir = tmpDir('pra-root-');
+    fs.mkdirSync(path.join(dir, 'run/pci-reset-agent'), { recursive: true });
+    fs.linkSync(victim, path.join(dir, 'run/pci-reset-agent/apply.lock'));
+    const lock = acquireLock(new Root(dir));
+    try {
+      expect(lock.recovered).toBe('a file with 2 hard links in place of the lock, removed (never followed nor read)');
+      expect(fs.readFileSync(victim, 'utf8')).toBe('the outside file, never written\n');
+      expect(fs.statSync(victim).nlink).toBe(1);
+      expect(fs.statSync(lock.path).nlink).toBe(1);
+      expect(fs.readFileSync(lock.path, 'utf8')).toBe(`${process.pid}\n`);
+    } finally {
+      lock.release();
+    }
+  });
+
+  it('a config file or an attribute hard-linked to a file outside the root: the write is refused, naming the file', () => {
+    const outside = tmpDir('pra-outside-');
+    const dir = new MockTree().addAll([rp, ep]).write(tmpDir('pra-root-'));
+    const fnDir = path.join(dir, 'sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0');
+    for (const name of ['config', 'reset_method']) {
+      const victim = path.join(outside, name);
+      fs.copyFileSync(path.join(fnDir, name), victim);
+      fs.rmSync(path.join(fnDir, name));
+      fs.linkSync(victim, path.join(fnDir, name));
+    }
+    const before = snapshot(outside);
+    const access = new SysfsAccess(new Root(dir));
+    expect(() => access.writeConfigAt('0000:01:00.0', 4, 2, 0x400)).toThrow(/config: a file with 2 hard links: another name, maybe outside the root, reaches it; not written through/);
+    expect(() => access.writeAttribute('0000:01:00.0', 'reset_method', 'flr')).toThrow(/reset_method: a file with 2 hard links/);
+    expect(() => access.openAttributeForWrite('0000:01:00.0', 'reset_method')).toThrow(/hard links/);
+    expect(snapshot(outside)).toEqual(before);
+    // Reads are not writes: the scan still reads the function.
+    expect(access.readConfigAt('0000:01:00.0', 0, 2)).toBe(0x8086);
+  });
+});
+
 describe('lock takeover is atomic (item 13)', () => {
   function staleRoot(): { root: Root; file: string } {
     const dir = tmpDir('pra-root-');
