@@ -18,7 +18,7 @@ import { amdCoverage, armCoverage, intelCoverage } from './coverage.js';
 import { readDeviceTreeIommu, type DeviceTreeIommu } from './arm/devicetree.js';
 import { parseIomemRam, parseUsableMemory, smmuOutcome, type SmmuFacts } from './arm/smmu-claims.js';
 import { gatherClaims } from './claims.js';
-import { decide, predict } from './verdict.js';
+import { decide, NOT_CAPTURE, predict } from './verdict.js';
 import { describeError } from './describe-error.js';
 import { describeDmar, describeIvrs, summariseDmar, summariseIvrs } from './acpi/summary.js';
 import { countFaults } from './faults.js';
@@ -315,21 +315,22 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
     };
   });
 
+  const prediction = capture.captureKernel ? null : noIommu ? { case: '1' as const, basis: 'no IOMMU on this machine: DMA is never translated' } : predict(verdict.units);
+  // Point at "prediction" only when there is one: a live tree whose units could not be judged has none.
+  const missing = verdict.missing.map((m) =>
+    m === NOT_CAPTURE ? `${m} (${prediction ? 'see "prediction" for what a capture kernel would find' : `and no prediction for one either: ${verdict.units.length === 0 ? 'no IOMMU unit found, and its absence could not be established' : 'not every IOMMU unit here could be judged on or off'}`})` : m,
+  );
   return {
     captureKernel: capture.captureKernel,
     case: verdict.case,
     passthrough,
     evidence,
     units: reportUnits,
-    missing: verdict.missing,
+    missing,
     devices,
     problems,
     conflicts: verdict.conflicts,
-    prediction: capture.captureKernel
-      ? null
-      : noIommu
-        ? { case: '1', basis: 'no IOMMU on this machine: DMA is never translated' }
-        : predict(verdict.units),
+    prediction,
     kernelRelease,
     sources: { kmsg: kmsg?.source ?? null, oldLog: oldLog ? (options.oldLogFile ?? 'vmcore-dmesg /proc/vmcore') : null, registers: registerSource },
     options: { now: optionsNow.words, before: optionsBefore ? optionsBefore.words : null },

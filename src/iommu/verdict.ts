@@ -71,12 +71,15 @@ export interface Verdict {
 
 const RANK: Record<Strength, number> = { measured: 3, logged: 2, inferred: 1 };
 
+/** decide()'s line for a live system; assessIommu() completes it once it knows whether there is a prediction. */
+export const NOT_CAPTURE = 'not a capture kernel: the cases describe a crash-dump boot';
+
 export function decide(input: VerdictInput): Verdict {
   const conflicts: string[] = [];
   const units = input.units.map((u) => decideUnit(u, input, conflicts));
   const missing: string[] = [];
   if (!input.captureKernel) {
-    missing.push('not a capture kernel: the cases describe a crash-dump boot (see "prediction" for what a capture kernel would find)');
+    missing.push(NOT_CAPTURE);
     return { case: 'unknown', units, missing, conflicts };
   }
   if (input.blockers.length > 0) {

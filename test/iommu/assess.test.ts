@@ -276,6 +276,14 @@ describe('iommu verdict on mock roots', () => {
     expect(r.units[0]!.translationEnabledNow).toBe(true);
     expect(r.evidence).toContainEqual({ source: 'proc/cmdline', fact: 'crashkernel=512M: this kernel reserves memory for a crash kernel' });
     expect(renderIommuReport(r)).toContain('capture kernel: no');
+    expect(r.missing).toEqual(['not a capture kernel: the cases describe a crash-dump boot (see "prediction" for what a capture kernel would find)']);
+  });
+
+  it('live system whose IOMMU could not be judged: no prediction, and "missing" does not point at one (issue 15, item 6)', async () => {
+    const r = await assessScenario({ capture: false, cmdline: 'crashkernel=512M', kmsg: dmesg('Linux version 6.1.0 (x)') });
+    expect(r.prediction).toBeNull();
+    expect(r.missing.join('\n')).not.toMatch(/see "prediction"/);
+    expect(r.missing).toEqual(['not a capture kernel: the cases describe a crash-dump boot (and no prediction for one either: no IOMMU unit found, and its absence could not be established)']);
   });
 });
 
