@@ -96,6 +96,21 @@ export interface AuditReport {
     modules: number | null;
     tables: string[];
     agent: AgentInImage | null;
+    /**
+     * What the agent in the image will run with (null when the image was not read or holds no agent):
+     * enabled, or what disables it; PRA_ARGS and the selectors the audit modelled from it; the image's
+     * quirk tables the plan was made with. docs/audit.md, "The agent's own settings".
+     */
+    agentSettings: {
+      enabled: boolean;
+      disabledBy: string | null;
+      args: string[];
+      exclude: string[];
+      only: string[];
+      all: boolean;
+      notModelled: string[];
+      quirkTables: string[];
+    } | null;
     readMs: number | null;
     notes: string[];
   };

@@ -17,6 +17,8 @@ import { checkCrashkernel, mib } from './crashkernel.js';
 import { stoppingDriver, USB_HCD_MODULES } from './drivers/stopping-drivers.js';
 import { ImageError } from './image/image-error.js';
 import { summariseImageFile, type ImageSummary } from './image/image-summary.js';
+import { imageAgentSettings, type ImageAgentSettings } from './image/agent-settings.js';
+import { adminSources, tableFromSources, ADMIN_QUIRKS_DIR } from '../quirks/load.js';
 import { predictCaptureIommu } from './iommu-prediction.js';
 import { readKdumpSetup } from './kdump-config/kdump-setup.js';
 import { AliasIndex, parseBuiltinModinfo, parseModulesAlias } from './modules/alias-index.js';
@@ -101,12 +103,21 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   // skipped): planned on today's bindings, the Debian e2e guest's e1000 behind a PCIe-to-PCI bridge
   // looked unresettable, while the capture kernel's agent reset it through the bridge.
   const atAgentTime = input.iommu.captureKernel ? input.scan : { ...input.scan, devices: input.scan.devices.map((d) => (d.driver === null || builtIn(d, root, image, firstKernel) ? d : { ...d, driver: null })) };
-  const plan = buildPlan({ scan: atAgentTime, iommu: planIommu, quirks: input.quirks, policy: input.policy });
+  // The agent in the image runs with the image's settings: its quirk tables and its kdump.conf.
+  const settings = image && image.agent.bundle !== null ? imageAgentSettings(image.agentSettingsFiles, setup.cmdline?.map((w) => w.word) ?? null, imagePath ?? 'the kdump image') : null;
+  const quirks = settings ? imageQuirks(settings, root, imagePath ?? 'the kdump image', warnings) : input.quirks;
+  const policy = settings ? { ...input.policy, exclude: [...(input.policy.exclude ?? []), ...settings.exclude], only: settings.only.length ? [...(input.policy.only ?? []), ...settings.only] : input.policy.only, all: input.policy.all === true || settings.all } : input.policy;
+  if (settings) {
+    warnings.push(...settings.notes);
+    if (settings.exclude.length || settings.only.length || settings.all) warnings.push(`the image's agent runs with PRA_ARGS "${settings.args.join(' ')}": planned with it`);
+  }
+  const plan = buildPlan({ scan: atAgentTime, iommu: planIommu, quirks, policy });
   timings.plan = ms(performance.now() - tPlan);
 
   // The agent in the image, and the memory for it.
-  const agentIn = image ? image.agent.bundle !== null : input.iommu.captureKernel;
-  if (image && !agentIn) warnings.push('the agent is not in the kdump image: nothing will reset devices in the capture kernel (docs/kdump.md says how to add it)');
+  const agentIn = (image ? image.agent.bundle !== null : input.iommu.captureKernel) && settings?.enabled !== false;
+  if (image && image.agent.bundle === null) warnings.push('the agent is not in the kdump image: nothing will reset devices in the capture kernel (docs/kdump.md says how to add it)');
+  if (settings && !settings.enabled) warnings.push(`the agent in the kdump image is disabled (${settings.disabledBy}): nothing will reset devices in the capture kernel`);
   const crash = checkCrashkernel(root, procCmdline, image);
   if (crash.reservedBytes === 0) findings.push('no memory is reserved for a capture kernel (crashkernel= missing or 0): kdump cannot run');
   else if (crash.covers === false) findings.push(`crashkernel=${crash.option ?? '?'} reserves ${mib(crash.reservedBytes!)}, about ${mib(crash.neededBytes!)} are needed for this image: raise crashkernel=`);
@@ -133,6 +144,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
       disabled,
       nousb: cmdWords.has('usbcore.nousb'),
       agentIn,
+      agentOff: settings && !settings.enabled ? `the agent in the image is disabled (${settings.disabledBy})` : 'the agent is not in the image',
       step: stepOf.get(d.bdf) ?? null,
       leftOut: leftOut.get(d.bdf) ?? null,
       case1: iommu.predicted === '1',
@@ -167,6 +179,9 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
       modules: image ? image.modules.size : null,
       tables: image?.tables ?? [],
       agent: image?.agent ?? null,
+      agentSettings: settings
+        ? { enabled: settings.enabled, disabledBy: settings.disabledBy, args: settings.args, exclude: settings.exclude, only: settings.only, all: settings.all, notModelled: settings.notModelled, quirkTables: settings.quirkTables.map((t) => t.name) }
+        : null,
       readMs: image ? timings.image! : null,
       notes: image?.notes ?? [],
     },
@@ -190,6 +205,8 @@ interface JudgeContext {
   disabled: Set<string>;
   nousb: boolean;
   agentIn: boolean;
+  /** Why the agent will not run, for the reasons: not in the image, or disabled there. */
+  agentOff: string;
   step: PlanStep | null;
   leftOut: string | null;
   case1: boolean;
@@ -257,7 +274,7 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
       : dev.builtinModules.length
         ? 'built into the kernel'
         : 'not in the image: loaded from the root file system after switch_root, so the device runs unchecked until then';
-    const why = ctx.step && !ctx.agentIn ? ' (the agent would reset it but is not in the image)' : ctx.leftOut ? ` (the agent leaves it: ${ctx.leftOut})` : '';
+    const why = ctx.step && !ctx.agentIn ? ` (the agent would reset it, but ${ctx.agentOff})` : ctx.leftOut ? ` (the agent leaves it: ${ctx.leftOut})` : '';
     if (known) {
       dev.driverStops = { module: known.module, kind: known.kind, what: known.what, source: known.source };
       return set('driver', `its driver ${binding} (${where}) ${known.what}${why}`);
@@ -271,7 +288,7 @@ function judge(d: ScanDevice, ctx: JudgeContext): AuditDevice {
     : dev.firstKernelModules.length
       ? `no driver in the image (${dev.firstKernelModules.join(', ')} exists for this kernel but is not in it)`
       : 'no driver';
-  const agentSide = ctx.step && !ctx.agentIn ? 'the agent is not in the image' : ctx.leftOut ?? 'no step resets it';
+  const agentSide = ctx.step && !ctx.agentIn ? ctx.agentOff : ctx.leftOut ?? 'no step resets it';
   return set('keeps-dma', `${noDriver}; ${agentSide}`);
 }
 
@@ -352,3 +369,28 @@ function ms(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
+
+/**
+ * The quirk table the image's agent will use: the default table, then the image's quirks.d tables (a
+ * table its loader would refuse is dropped with all of them, as in a kdump run, and said). When the host's
+ * /etc/pci-reset-agent/quirks.d differs, say so: the host's tables count only once the image is rebuilt.
+ */
+function imageQuirks(settings: ImageAgentSettings, root: Root, imageLabel: string, warnings: string[]): QuirkTable {
+  const sources = settings.quirkTables.map((t) => ({ label: `${imageLabel}:/${t.name}`, text: t.text }));
+  const { table, problems } = tableFromSources(sources, { kdump: true });
+  for (const p of problems) warnings.push(`in the capture kernel: ${p}`);
+  let host: { name: string; text: string }[] | null;
+  try {
+    host = adminSources(root).map((s) => ({ name: `${ADMIN_QUIRKS_DIR}/${path.basename(s.label)}`, text: s.text }));
+  } catch {
+    host = null;
+  }
+  if (host !== null) {
+    const key = (ts: { name: string; text: string }[]): string => JSON.stringify(ts.map((t) => [t.name, t.text]));
+    if (key(host) !== key(settings.quirkTables)) {
+      const names = (ts: { name: string }[]): string => (ts.length ? ts.map((t) => path.basename(t.name)).join(', ') : 'none');
+      warnings.push(`the kdump image's quirk tables (${names(settings.quirkTables)}) differ from /${ADMIN_QUIRKS_DIR} (${names(host)}): the capture kernel's agent uses the image's, and the plan here does too; rebuild the kdump image to apply the host's`);
+    }
+  }
+  return table;
+}

@@ -15,9 +15,19 @@ export function headline(r: AuditReport): string {
     const what = `${first.bdf} ${first.vendor ?? '????'}:${first.device ?? '????'} ${first.description}`;
     const why = first.disabledModules.length ? 'driver disabled' : first.capture === 'none' ? 'no driver' : 'not stopped';
     const more = keeps.length > 1 ? ` and ${keeps.length - 1} more` : '';
-    return `kdump readiness: ${keeps.length} device${keeps.length === 1 ? '' : 's'} will keep doing DMA in the capture kernel (${what}, ${why}, no safe reset${more})`;
+    return `kdump readiness: ${keeps.length} device${keeps.length === 1 ? '' : 's'} will keep doing DMA in the capture kernel (${what}, ${why}, ${agentSide(first.reason)}${more})`;
   }
   if (r.iommu.finding) return `kdump readiness: at risk: IOMMU case ${r.iommu.predicted} predicted in the capture kernel (${r.iommu.words.map((w) => w.word).filter((w) => w.includes('off')).join(' ') || 'see below'})`;
   if (r.image.error) return `kdump readiness: unknown: ${r.image.error}`;
   return `kdump readiness: at risk: ${r.findings[0]}`;
+}
+
+/** Why the agent does not stop it, in a few words, from the second half of a keeps-dma reason (audit.ts judge()). */
+function agentSide(reason: string): string {
+  const side = reason.slice(reason.indexOf('; ') + 2);
+  if (side.startsWith('the agent is not in the image')) return 'agent not in the image';
+  if (side.startsWith('the agent in the image is disabled')) return 'agent disabled in the image';
+  if (side.startsWith('excluded by')) return side;
+  if (side.startsWith('no safe reset')) return 'no safe reset';
+  return 'not reset by the agent';
 }

@@ -25,7 +25,12 @@ export function renderAudit(r: AuditReport): string {
     field('image:', `${r.image.path.startsWith('/') ? r.image.path : `/${r.image.path}`} (${comp}, ${mb(r.image.storedBytes!)} → ${mb(r.image.unpackedBytes!)} unpacked, ${r.image.entries} entries, ${r.image.modules} modules, read in ${r.image.readMs} ms)`);
   }
   const a = r.image.agent;
-  if (a) field('agent:', a.bundle ? `in the image (${a.bundle}${a.version ? `, version ${a.version}` : ''}${a.node ? `, node ${a.node}` : ', no node found'}${a.quirkTables.length ? `, ${a.quirkTables.length} admin table(s)` : ''})` : 'NOT in the image: no reset will run in the capture kernel');
+  const st = r.image.agentSettings;
+  if (a) {
+    const where = `${a.bundle}${a.version ? `, version ${a.version}` : ''}${a.node ? `, node ${a.node}` : ', no node found'}${a.quirkTables.length ? `, ${a.quirkTables.length} admin table(s)` : ''}`;
+    const args = st && st.args.length ? `; PRA_ARGS ${st.args.join(' ')}` : '';
+    field('agent:', !a.bundle ? 'NOT in the image: no reset will run in the capture kernel' : st && !st.enabled ? `in the image but DISABLED (${st.disabledBy}): no reset will run (${where})` : `in the image (${where}${args})`);
+  }
   const c = r.crashkernel;
   field('memory:', c.reservedBytes === null ? c.basis : `crashkernel=${c.option ?? '(none)'}: ${mib(c.reservedBytes)} reserved${c.neededBytes !== null ? `, about ${mib(c.neededBytes)} needed (estimate)` : ''}`);
   const now = r.iommu.translatingNow.length ? `translation on (${r.iommu.translatingNow.join(', ')})` : r.iommu.caseNow === 'unknown' ? 'no unit translating' : `case ${r.iommu.caseNow}`;

@@ -55,6 +55,15 @@ export function loadQuirks(root: Root, options: LoadQuirksOptions = {}): { table
   } catch (err) {
     return failOrFallBack(err, base, options);
   }
+  return tableFromSources(sources, options);
+}
+
+/**
+ * The default table, then `sources` in order, checked as loadQuirks() checks the admin tables (the same
+ * fallback in kdump). `audit` uses it for the tables a kdump image carries.
+ */
+export function tableFromSources(sources: TableSource[], options: Pick<LoadQuirksOptions, 'kdump'> = {}): { table: QuirkTable; problems: string[]; warnings: string[] } {
+  const base = defaultTable();
   if (sources.length === 0) return { table: base, problems: [], warnings: [] };
   const lintSources: LintSource[] = [{ label: DEFAULT_QUIRKS_LABEL, text: DEFAULT_QUIRKS_TEXT, report: false }, ...sources.map((s) => ({ ...s, report: true }))];
   let checked: ReturnType<typeof lintTables>;

@@ -38,7 +38,7 @@ describe('audit on the kdump-server example', () => {
     expect(lines[0]).toBe('kdump readiness: 1 device will keep doing DMA in the capture kernel');
     expect(lines[1]).toBe('  (0000:08:00.0 1002:67df VGA controller, driver disabled, no safe reset)');
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(80);
-    expect(r.stdout).toMatch(/agent: +in the image \(usr\/lib\/pci-reset-agent\/pci-reset-agent\.mjs, version\s+0\.1\.0, node squashfs\)/);
+    expect(r.stdout).toMatch(/agent: +in the image \(usr\/lib\/pci-reset-agent\/pci-reset-agent\.mjs, version\s+0\.1\.0, node squashfs, 1 admin table\(s\)\)/);
   });
 
   it('--json: verdicts per function, the image, the command line kdump-tools will use', async () => {

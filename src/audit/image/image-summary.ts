@@ -8,6 +8,7 @@ import { ImageError } from './image-error.js';
 import type { ImageContents, ImageSegment } from './read-image.js';
 import { readImage, readImageFile } from './read-image.js';
 import { EROFS_MEMBER, readSquashMember, SQUASH_MEMBER } from './squash-member.js';
+import { AGENT_SETTINGS_FILE } from './agent-settings.js';
 
 /** `lib/modules/<ver>/…` or `usr/lib/modules/<ver>/…` (merged /usr images keep a `lib` link). */
 const MODULE_DIR = /^(?:usr\/)?lib\/modules\/([^/]+)\/(.+)$/;
@@ -47,11 +48,13 @@ export interface ImageSummary {
   /** Which module tables were found (`modules.alias`, …). */
   tables: string[];
   agent: AgentInImage;
+  /** The agent's settings files in the image (kdump.conf, quirks.d tables), for agent-settings.ts; not in the JSON. */
+  agentSettingsFiles: Map<string, Buffer>;
   notes: string[];
 }
 
 const wantInside = (e: CpioEntry): boolean => {
-  if (AGENT_BUNDLE.test(e.name)) return true;
+  if (AGENT_BUNDLE.test(e.name) || AGENT_SETTINGS_FILE.test(e.name)) return true;
   const m = MODULE_DIR.exec(e.name);
   return m !== null && MODULE_TABLES.has(m[2]!);
 };
@@ -154,6 +157,7 @@ export function summarise(c: ImageContents): ImageSummary {
     builtin,
     tables: [...tables].sort(),
     agent,
+    agentSettingsFiles: new Map([...c.files].filter(([n]) => AGENT_SETTINGS_FILE.test(n))),
     notes,
   };
 }

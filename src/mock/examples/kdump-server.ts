@@ -42,7 +42,20 @@ const IN_IMAGE = ['nvme', 'i40e', 'iavf', 'megaraid_sas', 'e1000', 'i2c_i801'];
 const aliasFile = (mods: string[], table: Record<string, string[]>): string =>
   `# Aliases extracted from modules themselves.\n${mods.flatMap((m) => (table[m] ?? []).map((a) => `alias ${a} ${m}`)).join('\n')}\n`;
 
-export function kdumpImage(): Uint8Array {
+/**
+ * The admin's own table: no bus reset for the Radeon (on this board its link does not come back after
+ * one). kdump-tools' hook copied /etc/pci-reset-agent into the image when it was built, so the image
+ * carries it too: the capture kernel's agent reads the image's copy, and `audit` plans with that one.
+ */
+const RADEON_QUIRKS = '1002:67df  no_bus  reason="this board: the link does not come back after a secondary bus reset (admin, kdump tests)"\n';
+
+/** What the image's agent runs with: its kdump.conf, and whether the admin's quirk table went in (tests vary them). */
+export interface ImageAgentSetup {
+  kdumpConf?: string;
+  quirks?: boolean;
+}
+
+export function kdumpImage(agent: ImageAgentSetup = {}): Uint8Array {
   const dir = `usr/lib/modules/${KDUMP_RELEASE}`;
   const main: CpioSpec[] = [
     { name: 'init', data: '#!/bin/sh\n# initramfs-tools init (stub)\n', mode: 0o755 },
@@ -55,13 +68,14 @@ export function kdumpImage(): Uint8Array {
     { name: 'usr/lib/pci-reset-agent/pci-reset-agent.mjs', data: "#!/usr/bin/env node\n// bundle stub: program.version('0.1.0')\n" },
     { name: 'usr/lib/pci-reset-agent/node.squashfs', data: 'hsqs' },
     { name: 'usr/libexec/pci-reset-agent/pci-reset-agent-kdump', data: '#!/bin/sh\n', mode: 0o755 },
-    { name: 'etc/pci-reset-agent/kdump.conf', data: 'PRA_ENABLE=yes\n' },
+    { name: 'etc/pci-reset-agent/kdump.conf', data: agent.kdumpConf ?? 'PRA_ENABLE=yes\n' },
+    ...(agent.quirks === false ? [] : [{ name: 'etc/pci-reset-agent/quirks.d/50-radeon.quirks', data: RADEON_QUIRKS }]),
   ];
   const microcode = newcArchive(withParents([{ name: 'kernel/x86/microcode/GenuineIntel.bin', data: 'microcode stub\n' }]));
   return concat([microcode, storedGzip(newcArchive(withParents(main)))]);
 }
 
-export function kdumpServerTree(): MockTree {
+export function kdumpServerTree(agent: ImageAgentSetup = {}): MockTree {
   // The Radeon is bound to amdgpu in the first kernel (Bus Master on): it is a DMA master. The admin keeps
   // amdgpu out of the capture kernel (modprobe.blacklist=, the usual hand-made fix for a GPU driver hanging
   // kdump); without it, kdump-tools' capture kernel would load amdgpu from the root file system.
@@ -74,12 +88,11 @@ export function kdumpServerTree(): MockTree {
     .file('sys/kernel/kexec_crash_size', '536870912\n')
     .file('sys/kernel/kexec_crash_loaded', '1\n')
     .file('etc/default/kdump-tools', 'USE_KDUMP=1\nKDUMP_KERNEL=/var/lib/kdump/vmlinuz\nKDUMP_INITRD=/var/lib/kdump/initrd.img\nKDUMP_COREDIR="/var/crash"\nKDUMP_CMDLINE_APPEND="reset_devices systemd.unit=kdump-tools-dump.service nr_cpus=1 irqpoll usbcore.nousb modprobe.blacklist=amdgpu"\n')
-    // The admin's own table: no bus reset for the Radeon (on this board its link does not come back after
-    // one). With amdgpu kept out and no FLR, no PM reset (quirk_no_pm_reset) and now no bus reset, nothing
-    // stops it. Without this line the capture kernel's agent would reset it through its root port: there no
-    // driver is bound yet, so nothing speaks against a raw bus reset.
-    .file('etc/pci-reset-agent/quirks.d/50-radeon.quirks', '1002:67df  no_bus  reason="this board: the link does not come back after a secondary bus reset (admin, kdump tests)"\n')
-    .file(`var/lib/kdump/initrd.img-${KDUMP_RELEASE}`, kdumpImage())
+    // The admin's table (RADEON_QUIRKS, also in the image): with amdgpu kept out and no FLR, no PM reset
+    // (quirk_no_pm_reset) and no bus reset, nothing stops the Radeon. Without it the capture kernel's agent
+    // would reset it through its root port: no driver is bound there yet, nothing speaks against it.
+    .file('etc/pci-reset-agent/quirks.d/50-radeon.quirks', RADEON_QUIRKS)
+    .file(`var/lib/kdump/initrd.img-${KDUMP_RELEASE}`, kdumpImage(agent))
     .link('var/lib/kdump/initrd.img', `initrd.img-${KDUMP_RELEASE}`)
     .file(`${hostDir}/modules.alias`, aliasFile(Object.keys(ALIASES), ALIASES))
     .file(`${hostDir}/modules.builtin.alias`, aliasFile(Object.keys(BUILTIN), BUILTIN));
