@@ -212,7 +212,47 @@ export const KINDS: Kind[] = [
   },
   { name: 'no sys/bus/pci/devices', mutate: (root) => fs.rmSync(path.join(root, 'sys/bus/pci/devices'), { recursive: true, force: true }) },
   { name: "the target's directory swapped for a link to an outside copy and back every 2 ms, all run long", mutate: () => {}, during: swapDuring, check: swapCheck },
+  // Issue 11, items 14-16: the smaller kinds, each in a whole run too.
+  { name: 'quirk table of 150,000 valid entries in quirks.d (over the entry cap: refused, built-in table)', mutate: (root) => writeAt(root, QUIRKS, manyQuirks(150_000)) },
+  { name: 'quirk table of 20,000 valid entries in quirks.d (the entry cap: loaded)', mutate: (root) => writeAt(root, QUIRKS, manyQuirks(20_000)) },
+  { name: 'quirk table with one 33 MB line in quirks.d', mutate: (root) => writeAt(root, QUIRKS, `1234:0001 reason="${'x'.repeat(33 * 1024 * 1024)}"\n`) },
+  { name: 'a listing link into a non-UTF-8 (\\xff) directory, a decoy at its lossy spelling', mutate: nonUtf8Listing },
+  { name: 'driver -> driver (a self-link) on the target', mutate: (_root, fn) => {
+    fs.rmSync(path.join(fn, 'driver'), { force: true, recursive: true });
+    fs.symlinkSync('driver', path.join(fn, 'driver'));
+  } },
 ];
+
+function writeAt(root: string, rel: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+  fs.writeFileSync(path.join(root, rel), text);
+}
+
+/** Valid `vendor:device no_pm` lines for devices no machine has (test/quirks/load.test.ts, item 14). */
+function manyQuirks(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`${(0x1000 + Math.floor(i / 0x10000)).toString(16)}:${(i % 0x10000).toString(16).padStart(4, '0')} no_pm reason="r"`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A listing entry 0000:7f:00.0 whose link leads into a directory named by the byte 0xff, holding a copy of
+ * the target function, and a decoy (vendor 0xdead) at the name a lossy decoding gives it, U+FFFD
+ * (test/access/hostile-files.test.ts, item 15).
+ */
+function nonUtf8Listing(root: string, fn: string): void {
+  const enc = (t: string): Buffer => Buffer.from(t);
+  const real = Buffer.concat([enc(`${root}/sys/devices/`), Buffer.from([0xff]), enc('/0000:7f:00.0')]);
+  const decoy = path.join(root, 'sys/devices/\ufffd/0000:7f:00.0');
+  fs.mkdirSync(real, { recursive: true });
+  fs.mkdirSync(decoy, { recursive: true });
+  for (const f of ['vendor', 'device', 'class', 'config']) {
+    fs.writeFileSync(Buffer.concat([real, enc(`/${f}`)]), fs.readFileSync(path.join(fn, f)));
+    fs.writeFileSync(path.join(decoy, f), fs.readFileSync(path.join(fn, f)));
+  }
+  fs.writeFileSync(path.join(decoy, 'vendor'), '0xdead\n');
+  fs.symlinkSync(Buffer.concat([enc('../../../devices/'), Buffer.from([0xff]), enc('/0000:7f:00.0')]), path.join(root, 'sys/bus/pci/devices/0000:7f:00.0'));
+}
 
 export interface HostileRun {
   kind: string;

@@ -18,6 +18,37 @@ export const ADMIN_QUIRKS_DIR = 'etc/pci-reset-agent/quirks.d';
  * kernel has about 100 MB of memory in all.
  */
 export const MAX_TABLE_BYTES = 8 * 1024 * 1024;
+/**
+ * Entries all admin tables together may have. The kernel's own quirk lists are a few thousand lines; a
+ * parsed entry costs about 0.8 KB, and 150,000 valid entries (5 MB of text, under the byte cap) took a
+ * kdump run to 185 MB peak RSS, over the 120 MB bound of the hostile-inputs bench (issue 11, item 14).
+ * 20,000 cost about 16 MB.
+ */
+export const MAX_TABLE_ENTRIES = 20_000;
+
+/** Lines that are entries: not blank, not comments. Counted before parsing, which is what costs memory. */
+export function countEntryLines(text: string): number {
+  let n = 0;
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    let i = at;
+    while (i < end && (text[i] === ' ' || text[i] === '\t' || text[i] === '\r')) i++;
+    if (i < end && text[i] !== '#') n++;
+    at = end + 1;
+  }
+  return n;
+}
+
+function checkEntryCount(sources: TableSource[]): void {
+  let total = 0;
+  for (const s of sources) {
+    total += countEntryLines(s.text);
+    if (total > MAX_TABLE_ENTRIES) {
+      throw new TableRefused(`${s.label}: the admin tables reach ${total} entries here, over the ${MAX_TABLE_ENTRIES} they may have together; refused unparsed`);
+    }
+  }
+}
 
 export interface LoadQuirksOptions {
   /** `--quirks FILE` tables (host paths), read after the admin tables, in the order given. */
@@ -65,6 +96,11 @@ export function loadQuirks(root: Root, options: LoadQuirksOptions = {}): { table
 export function tableFromSources(sources: TableSource[], options: Pick<LoadQuirksOptions, 'kdump'> = {}): { table: QuirkTable; problems: string[]; warnings: string[] } {
   const base = defaultTable();
   if (sources.length === 0) return { table: base, problems: [], warnings: [] };
+  try {
+    checkEntryCount(sources);
+  } catch (err) {
+    return failOrFallBack(err, base, options);
+  }
   const lintSources: LintSource[] = [{ label: DEFAULT_QUIRKS_LABEL, text: DEFAULT_QUIRKS_TEXT, report: false }, ...sources.map((s) => ({ ...s, report: true }))];
   let checked: ReturnType<typeof lintTables>;
   try {
@@ -203,7 +239,9 @@ function readTable(host: string, label: string, mockRoot: string | null): { text
       if (n === 0) break;
       got += n;
     }
-    return { text: buf.subarray(0, got).toString('utf8'), notes };
+    const text = buf.subarray(0, got).toString('utf8');
+    checkEntryCount([{ label, text }]);
+    return { text, notes };
   } catch (err) {
     if (err instanceof TableRefused) throw err;
     throw AccessError.from(err, label);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Root } from '../../src/access/root.js';
 import { UserError } from '../../src/errors/user-error.js';
-import { ADMIN_QUIRKS_DIR, defaultTable, loadQuirks, MAX_TABLE_BYTES } from '../../src/quirks/load.js';
+import { ADMIN_QUIRKS_DIR, defaultTable, loadQuirks, MAX_TABLE_BYTES, MAX_TABLE_ENTRIES } from '../../src/quirks/load.js';
 import { cleanup, tempDir } from '../plan/helpers.js';
 
 afterAll(cleanup);
@@ -139,14 +139,27 @@ describe('loading the tables', () => {
     expect(MAX_TABLE_BYTES).toBe(8 * 1024 * 1024);
   });
 
-  it('a valid table of 150,000 entries loads (no call-stack overflow); a 33 MB line is refused by size (issue 11.14)', () => {
+  it('a valid table of 20,000 entries loads (no call-stack overflow); 150,000 are refused by count, naming the file, unparsed; a 33 MB line is refused by size (issue 11.14)', () => {
     const { root, dir } = rootWith({});
-    const lines: string[] = [];
-    for (let i = 0; i < 150_000; i++) lines.push(`${(0x1000 + Math.floor(i / 0x10000)).toString(16)}:${(i % 0x10000).toString(16).padStart(4, '0')} no_pm reason="r"`);
-    fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'), `${lines.join('\n')}\n`);
-    const { table } = loadQuirks(root, {});
-    expect(table.entries.length).toBe(defaultTable().entries.length + 150_000);
+    const table = (n: number): string => {
+      const lines: string[] = ['# many entries', ''];
+      for (let i = 0; i < n; i++) lines.push(`${(0x1000 + Math.floor(i / 0x10000)).toString(16)}:${(i % 0x10000).toString(16).padStart(4, '0')} no_pm reason="r"`);
+      return `${lines.join('\n')}\n`;
+    };
+    fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'), table(MAX_TABLE_ENTRIES));
+    expect(loadQuirks(root, {}).table.entries.length).toBe(defaultTable().entries.length + MAX_TABLE_ENTRIES);
+    fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'), table(150_000));
+    expect(message(() => loadQuirks(root, {}))).toMatch(/10-many\.quirks: the admin tables reach 150000 entries here, over the 20000 they may have together; refused unparsed/);
+    // In kdump: the built-in table, loudly.
+    const k = loadQuirks(root, { kdump: true });
+    expect(k.table.entries.length).toBe(defaultTable().entries.length);
+    expect(k.problems[0]).toMatch(/QUIRK TABLE REFUSED: .*150000 entries/);
+    // Two tables under the cap each, over it together.
+    fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'), table(15_000));
+    fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '11-more.quirks'), table(15_000));
+    expect(message(() => loadQuirks(root, {}))).toMatch(/11-more\.quirks: the admin tables reach 30000 entries/);
     fs.rmSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'));
+    fs.rmSync(path.join(dir, ADMIN_QUIRKS_DIR, '11-more.quirks'));
     fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '20-line.quirks'), `1234:0001 reason="${'x'.repeat(33 * 1024 * 1024)}"\n`);
     expect(message(() => loadQuirks(root, {}))).toMatch(/20-line\.quirks: 3460\d+ bytes, over the 8 MiB a quirk table may have; refused unread/);
   });
