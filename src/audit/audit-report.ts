@@ -99,7 +99,7 @@ export interface AuditReport {
     /**
      * What the agent in the image will run with (null when the image was not read or holds no agent):
      * enabled, or what disables it; PRA_ARGS and the selectors the audit modelled from it; the image's
-     * quirk tables the plan was made with. docs/audit.md, "The agent's own settings".
+     * quirk tables the plan was made with. docs/audit.md, "What it looks at" (item 5).
      */
     agentSettings: {
       enabled: boolean;

@@ -1,7 +1,7 @@
 import { KERNEL_METHODS, type QuirkEntry, type QuirkMatch, type QuirkMethod } from './quirk-types.js';
 
 /**
- * The quirk table text format (README, "Quirk table and plan"):
+ * The quirk table text format (docs/planner.md, "The quirk table"):
  *
  *   # comment
  *   VVVV:DDDD [key=value | flag]...  reason="why"

@@ -1,6 +1,6 @@
 /**
  * The quirk table as data: what one entry matches and what it says. Parsing is in parse.ts, matching and
- * precedence in match.ts; the format is documented in the README (section "Quirk table and plan").
+ * precedence in match.ts; the format is documented in docs/planner.md (section "The quirk table").
  */
 
 /** Methods the table can prefer. `kernel` = the sysfs `reset` file with the kernel's own chain. */

@@ -40,6 +40,29 @@ describe('README and docs', () => {
     expect(found).toEqual([]);
   });
 
+  it('every "README, \"Section\"" or "docs/x.md, \"Section\"" cited in the shipped quirk tables and the source names a heading that exists', () => {
+    const files = (dir: string): string[] =>
+      fs.readdirSync(path.join(PROJECT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
+    const headings = (file: string): string[] =>
+      fs.readFileSync(path.join(PROJECT, file), 'utf8').split('\n').filter((l) => /^#{1,4} /.test(l)).map((l) => l.replace(/^#+ /, '').trim());
+    const cited = /\b(README|docs\/[a-z-]+\.md),? (?:section )?"([^"]+)"|\b(README|docs\/[a-z-]+\.md) \(section "([^"]+)"\)/g;
+    const bad: string[] = [];
+    let seen = 0;
+    for (const file of [...files('quirks').filter((f) => f.endsWith('.quirks')), ...files('src').filter((f) => f.endsWith('.ts'))]) {
+      const text = fs.readFileSync(path.join(PROJECT, file), 'utf8');
+      for (const m of text.matchAll(cited)) {
+        seen++;
+        const doc = (m[1] ?? m[3])!;
+        const section = (m[2] ?? m[4])!;
+        const target = doc === 'README' ? 'README.md' : doc;
+        if (!fs.existsSync(path.join(PROJECT, target)) || !headings(target).some((h) => h.startsWith(section))) bad.push(`${file}: ${doc}, "${section}"`);
+      }
+      if (file.startsWith('quirks/') && text.includes('../shared')) bad.push(`${file}: names ../shared, which is not in the repository`);
+    }
+    expect(seen).toBeGreaterThan(0);
+    expect(bad).toEqual([]);
+  });
+
   it('no references a reader cannot follow: packaging/, systemd/ and the man page (every --help text)', async () => {
     const found: string[] = [];
     const shipped = (dir: string): string[] =>
