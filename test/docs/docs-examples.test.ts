@@ -37,7 +37,7 @@ function firstMismatch(actual: string[], shown: string[]): string | null {
 
 describe('docs examples', () => {
   const blocks = DOCS.flatMap((d) =>
-    [...fs.readFileSync(path.join(PROJECT, 'docs', d), 'utf8').matchAll(/```\n\$ pci-reset-agent ([^\n]+)\n([\s\S]*?)```/g)].map((m) => ({ doc: d, command: m[1]!, shown: m[2]! })),
+    [...fs.readFileSync(path.join(PROJECT, 'docs', d), 'utf8').matchAll(/```\n\$ npx pci-reset-agent ([^\n]+)\n([\s\S]*?)```/g)].map((m) => ({ doc: d, command: m[1]!, shown: m[2]! })),
   );
 
   it('the docs show commands with their output', () => {
