@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MESSAGES } from '../../src/iommu/kmsg/messages.js';
-import { BEGIN, DOC, END, loadFixtures, renderTable, seenIn } from './message-table.js';
+import { BEGIN, DOC, END, loadFixtures, README, README_BEGIN, README_END, renderReadmeSummary, renderTable, seenIn } from './message-table.js';
 
 // See message-table.ts: the per-kernel message table, held to the real logs of test/fixtures/iommu.
 const fixtures = loadFixtures();
@@ -29,6 +29,15 @@ describe('the messages the verdict relies on, per kernel version (test/fixtures/
     expect(b).toBeGreaterThan(a);
     const inDoc = doc.slice(a + BEGIN.length, b).trim();
     expect(inDoc, 'regenerate the table: the expected text is the right-hand side').toBe(renderTable(fixtures));
+  });
+
+  it.skipIf(fixtures.length === 0)("the README's IOMMU section carries the decisive messages per kernel, derived from the same fixtures", () => {
+    const doc = fs.readFileSync(README, 'utf8');
+    const a = doc.indexOf(README_BEGIN);
+    const b = doc.indexOf(README_END);
+    expect(a, `README.md needs the line ${README_BEGIN}`).toBeGreaterThanOrEqual(0);
+    expect(b).toBeGreaterThan(a);
+    expect(doc.slice(a + README_BEGIN.length, b).trim(), 'regenerate the table: the expected text is the right-hand side').toBe(renderReadmeSummary(fixtures));
   });
 
   // A message one kernel prints and the other does not, in the same scenario, is a change between the

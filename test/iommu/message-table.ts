@@ -71,3 +71,41 @@ export function renderTable(fixtures: Fixture[]): string {
   return [`| message | ${header.join(' | ')} | kernel source |`, `|---|${labels.map(() => '---|').join('')}---|`, ...rows].join('\n');
 }
 
+
+export const README = path.resolve(import.meta.dirname, '../../README.md');
+export const README_BEGIN = '<!-- readme-messages:begin (generated from the fixtures; test/iommu/message-table.test.ts checks it) -->';
+export const README_END = '<!-- readme-messages:end -->';
+
+/**
+ * The README's short form: the decisive messages only, per kernel generation, C and/or K where any scenario's
+ * real log printed it, "–" where none did; the decisive messages no scenario makes a kernel print, in one
+ * line (they rest on the kernel source and the unit tests). The full table is docs/iommu.md's.
+ */
+export function renderReadmeSummary(fixtures: Fixture[]): string {
+  const labels = [...new Set(fixtures.map((f) => f.label))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const where = (spec: MessageSpec, label: string): string => {
+    const fs_ = fixtures.filter((f) => f.label === label);
+    const c = fs_.some((f) => seenIn(spec, f.capture));
+    const k = fs_.some((f) => seenIn(spec, f.crashed));
+    return [c ? 'C' : '', k ? 'K' : ''].filter(Boolean).join(' ') || '–';
+  };
+  const decisive = MESSAGES.filter((s) => s.decisive);
+  const seen = decisive.filter((s) => labels.some((l) => where(s, l) !== '–'));
+  const unseen = decisive.filter((s) => !seen.includes(s));
+  const releases = (l: string): string => [...new Set(fixtures.filter((f) => f.label === l).map((f) => f.release))].join(', ');
+  // The message as a real kernel printed it: the first matching line of the fixtures, cut at 72 characters.
+  const printed = (spec: MessageSpec): string => {
+    for (const f of fixtures) {
+      const line = [...f.capture, ...f.crashed].find((t) => spec.re.test(t));
+      if (line) return line.length > 72 ? `${line.slice(0, 71)}…` : line;
+    }
+    return '';
+  };
+  return [
+    `| decisive message, as printed | ${labels.map((l) => `${l} (${releases(l)})`).join(' | ')} |`,
+    `|---|${labels.map(() => '---|').join('')}`,
+    ...seen.map((s) => `| \`${printed(s).replace(/\|/g, '\\|')}\` | ${labels.map((l) => where(s, l)).join(' | ')} |`),
+    '',
+    `Checked against the kernel source only (no scenario makes a kernel print them): ${unseen.map((s) => s.name).join(', ')}.`,
+  ].join('\n');
+}
