@@ -38,7 +38,14 @@ const same = (module: string, driver: string): boolean => {
 
 export function compareWithCapture(audit: AuditReport, reality: CaptureReality): Comparison[] {
   const resetBy = new Map<string, string>();
-  for (const s of reality.agent?.steps ?? []) if (s.status === 'ok') for (const f of s.functions) resetBy.set(f, `${s.methodUsed ?? s.method} (step ${s.id})`);
+  const howReset = new Map<string, { method: string; target: string }>();
+  for (const s of reality.agent?.steps ?? []) {
+    if (s.status !== 'ok') continue;
+    for (const f of s.functions) {
+      resetBy.set(f, `${s.methodUsed ?? s.method} (step ${s.id})`);
+      howReset.set(f, { method: s.methodUsed ?? s.method, target: s.target });
+    }
+  }
   const out: Comparison[] = [];
   for (const d of audit.devices) {
     const driver = reality.drivers[d.bdf] ?? null;
@@ -51,6 +58,13 @@ export function compareWithCapture(audit: AuditReport, reality: CaptureReality):
     // Did the agent do what was predicted?
     if (d.verdict === 'agent' && !reset) {
       add(false, driver ? `driver ${driver}, not reset` : 'not reset', 'predicted a reset by the agent; its report has no successful step for it');
+      continue;
+    }
+    // ... and the way predicted: the same method on the same target (a fallback, or another bridge, is a
+    // difference the audit's model did not foresee).
+    const how = howReset.get(d.bdf);
+    if (d.verdict === 'agent' && how && d.agentStep && (how.method !== d.agentStep.method || how.target !== d.agentStep.target)) {
+      add(false, `reset by ${how.method} of ${how.target}`, `predicted ${d.agentStep.method} of ${d.agentStep.target}; the agent used ${how.method} of ${how.target}`);
       continue;
     }
     if (d.verdict !== 'agent' && reset) {

@@ -9,7 +9,8 @@ const dev = (bdf: string, over: Partial<AuditDevice>): AuditDevice => ({
 });
 
 const audit = (devices: AuditDevice[]): AuditReport => ({ devices } as unknown as AuditReport);
-const agent = (steps: { id: number; functions: string[]; status: 'ok' | 'failed' }[]): ApplyReport => ({ steps: steps.map((s) => ({ ...s, method: 'flr', methodUsed: 'flr' })) } as unknown as ApplyReport);
+const agent = (steps: { id: number; functions: string[]; status: 'ok' | 'failed'; methodUsed?: string; target?: string }[]): ApplyReport =>
+  ({ steps: steps.map((s) => ({ method: 'flr', methodUsed: 'flr', target: s.functions[0], ...s })) } as unknown as ApplyReport);
 
 describe('prediction against the capture kernel', () => {
   const devices = [
@@ -35,6 +36,14 @@ describe('prediction against the capture kernel', () => {
     expect(r.map((c) => [c.ok, c.actual])).toEqual([[true, 'no driver'], [true, 'driver i801_smbus']]);
     const lost = compareWithCapture(audit([smbus]), { drivers: { '0000:00:1f.3': null }, agent: null });
     expect(lost[0]).toMatchObject({ ok: false, why: 'predicted i2c_i801 to bind; nothing did' });
+  });
+
+  it('a reset by another method or of another target than predicted is a difference (a fallback the model did not foresee)', () => {
+    const drivers = { '0000:00:02.0': 'e1000e', '0000:00:03.0': 'virtio-pci', '0000:00:04.0': null, '0000:00:05.0': 'xhci_hcd' };
+    const pm = compareWithCapture(audit(devices), { drivers, agent: agent([{ id: 1, functions: ['0000:00:02.0'], status: 'ok', methodUsed: 'pm' }]) });
+    expect(pm.filter((c) => !c.ok).map((c) => `${c.bdf}: ${c.why}`)).toEqual(['0000:00:02.0: predicted flr of 0000:00:02.0; the agent used pm of 0000:00:02.0']);
+    const bus = compareWithCapture(audit(devices), { drivers, agent: agent([{ id: 1, functions: ['0000:00:02.0'], status: 'ok', methodUsed: 'bus', target: '0000:00:1c.0' }]) });
+    expect(bus.find((c) => !c.ok)).toMatchObject({ bdf: '0000:00:02.0', actual: 'reset by bus of 0000:00:1c.0' });
   });
 
   it('every difference is reported with the function and why', () => {

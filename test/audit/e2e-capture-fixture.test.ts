@@ -10,8 +10,10 @@ import { compareWithCapture, parseDriverList } from '../../src/audit/compare-cap
  * A real run of the Debian kdump-tools e2e (e2e/debian/), saved by hand from its disk (SOURCE says which
  * run): `audit --json` in the guest's first kernel before the crash, the drivers each function had once
  * the capture kernel's udev settled, and the agent's report from that capture kernel. The comparison the
- * e2e makes is replayed here, so a change to the audit's model or to compareWithCapture that would
- * mispredict that machine fails without a QEMU run.
+ * e2e makes (same functions, same verdicts, the same reset method on the same target) is replayed here,
+ * so a change to compareWithCapture fails without a QEMU run. The audit's own model is not re-run here
+ * (the first kernel's tree was not saved): a change to it is caught by the e2e itself, which audits
+ * the guest before every crash (e2e/debian/check.mjs).
  */
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/audit/debian-kdump-tools');
 const read = (f: string): string => fs.readFileSync(path.join(DIR, f), 'utf8');
