@@ -178,3 +178,29 @@ describe('audit against built kdump images', () => {
     expect(j.devices.find((d) => d.bdf === '0000:00:02.0')!.disabledModules).toEqual(['e1000e']);
   });
 });
+
+describe('audit predicts the IOMMU case the capture command line makes (a live machine with VT-d on)', () => {
+  it('intel_iommu=off in KDUMP_CMDLINE_APPEND: case 3b predicted, a finding naming the word and where to remove it, status 7', async () => {
+    const { writeScenario, q35Functions, dmesg } = await import('../iommu/mock-roots.js');
+    const { qemuQ35Dmar } = await import('../iommu/acpi-bytes.js');
+    const { dir } = writeScenario({
+      capture: false,
+      cmdline: 'root=/dev/vda1 intel_iommu=on crashkernel=256M',
+      functions: q35Functions(),
+      tables: { DMAR: qemuQ35Dmar() },
+      sysfs: [{ name: 'dmar0', vendor: 'intel', address: 'fed90000', devices: q35Functions().map((f) => f.bdf) }],
+      kmsg: dmesg('Linux version 6.1.0-57-amd64 (x)', 'DMAR: Intel(R) Virtualization Technology for Directed I/O'),
+    });
+    fs.mkdirSync(path.join(dir, 'etc/default'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'etc/default/kdump-tools'), 'USE_KDUMP=1\nKDUMP_CMDLINE_APPEND="reset_devices nr_cpus=1 intel_iommu=off"\n');
+    const r = await runCli(['audit', '--root', dir, '--json']);
+    const j = JSON.parse(r.stdout) as AuditReport;
+    expect(r.code).toBe(EXIT.AUDIT_AT_RISK);
+    expect(j.iommu.predicted).toBe('3b');
+    expect(j.iommu.finding).toMatch(/intel_iommu=off/);
+    expect(j.iommu.finding).toMatch(/KDUMP_CMDLINE_APPEND in \/etc\/default\/kdump-tools/);
+    expect(j.findings).toContain(j.iommu.finding);
+    const text = await runCli(['audit', '--root', dir]);
+    expect(text.stdout.split('\n').slice(0, 3).join(' ').replace(/\s+/g, ' ')).toMatch(/IOMMU case 3b predicted|will keep doing DMA/);
+  });
+});
