@@ -226,6 +226,29 @@ describe('defect 5: AMD SEV-SNP', () => {
     expect(r.missing.join('\n')).toMatch(/1 "Completion-Wait loop timed out"/);
   });
 
+  // SNP known from one source at a time, no registers read: the sysfs features file, or the log alone.
+  const copied = dmesg('Linux version 6.12.43 (x)', 'AMD-Vi: Translation is already enabled - trying to copy translation structures', 'AMD-Vi: Copied DEV table from previous kernel.');
+  it('SNP from amd-iommu/features alone (EFR bit 63, no registers) with "Copied DEV table": the verdict is blocked', async () => {
+    const r = await assessScenario({ ...snp, osrelease: '6.12.43', mem: undefined, sysfs: [{ name: 'ivhd0', vendor: 'amd', features: 'a46577efa2254afa:0' }], kmsg: copied });
+    expect(r.case).toBe('unknown');
+    expect(r.units[0]).toMatchObject({ snp: true, oldTables: 'copied' });
+    expect(r.units[0]!.notes!.join('\n')).toMatch(/amd-iommu\/features a46577efa2254afa:0 bit 63/);
+    expect(r.missing.join('\n')).toMatch(/on an SNP-capable IOMMU/);
+  });
+
+  it('SNP from the log alone ("Extended features (…) … SNP", no features file, no registers) with "Copied DEV table": the verdict is blocked', async () => {
+    const r = await assessScenario({
+      ...snp,
+      osrelease: '6.12.43',
+      mem: undefined,
+      sysfs: [{ name: 'ivhd0', vendor: 'amd', features: null }],
+      kmsg: dmesg('Linux version 6.12.43 (x)', 'AMD-Vi: Extended features (0xa46577efa2254afa, 0x0): PPR X2APIC NX GT IA GA PC GA_vAPIC SNP', 'AMD-Vi: Translation is already enabled - trying to copy translation structures', 'AMD-Vi: Copied DEV table from previous kernel.'),
+    });
+    expect(r.case).toBe('unknown');
+    expect(r.units[0]).toMatchObject({ snp: true, oldTables: 'copied' });
+    expect(r.units[0]!.notes!.join('\n')).toMatch(/"Extended features \(…\) … SNP"/);
+  });
+
   it('without SNP a copied table is case 4 as before', async () => {
     const r = await assessScenario({ ...snp, kmsg: dmesg('Linux version 6.12.43 (x)', 'AMD-Vi: Translation is already enabled - trying to copy translation structures', 'AMD-Vi: Copied DEV table from previous kernel.'), mem: snpMem(0x246577efa2254afan) });
     expect(r.case).toBe('4');

@@ -61,7 +61,7 @@ export interface Scenario {
   /** ACPI tables by signature; `tables: {}` gives an empty tables directory. */
   tables?: Record<string, Uint8Array>;
   /** /sys/class/iommu units. Setting it (even to []) creates the class directory. */
-  sysfs?: ({ name: string; vendor: 'intel'; address: string; devices?: string[] } | { name: string; vendor: 'amd'; devices?: string[] } | { name: string; vendor: 'other'; files?: string[] })[];
+  sysfs?: ({ name: string; vendor: 'intel'; address: string; devices?: string[] } | { name: string; vendor: 'amd'; devices?: string[]; features?: string | null } | { name: string; vendor: 'other'; files?: string[] })[];
   /** dev/kmsg content (a regular file in the mock). */
   kmsg?: string;
   /** The crashed kernel's log, passed as --old-log. */
@@ -114,7 +114,9 @@ export function writeScenario(s: Scenario): { dir: string; oldLogFile?: string }
         tree.file(`${base}/intel-iommu/ecap`, 'f00f4a\n');
       } else if (u.vendor === 'amd') {
         tree.file(`${base}/amd-iommu/cap`, '40\n');
-        tree.file(`${base}/amd-iommu/features`, '246577efa2254afa:0\n');
+        // amd-iommu/features: "EFR:EFR2" in hex (amd/iommu.c features_show()); null: no such file.
+        const features = u.features === undefined ? '246577efa2254afa:0' : u.features;
+        if (features !== null) tree.file(`${base}/amd-iommu/features`, `${features}\n`);
       } else {
         for (const f of u.files ?? ['uevent']) tree.file(`${base}/${f}`, '');
       }

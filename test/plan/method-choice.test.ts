@@ -263,6 +263,13 @@ const rows: Row[] = [
     steps: ['kernel@01:00.0[01:00.0]'],
   },
   {
+    name: 'IOMMU case mixed (units disagree): each function planned by its own unit\'s case, one left alone in case 1, one reset in case 4',
+    fns: [rootPort(1, 1), rootPort(2, 2), rootPort(3, 3), endpoint('0000:01:00.0', RP1), endpoint('0000:02:00.0', RP2), endpoint('0000:03:00.0', '0000:00:03.0')],
+    iommu: iommu('mixed', {}, { '0000:01:00.0': '4', '0000:02:00.0': '1', '0000:03:00.0': '3b' }),
+    steps: ['kernel@03:00.0[03:00.0]', 'kernel@01:00.0[01:00.0]'],
+    reasons: ['IOMMU case 3b', 'IOMMU case 4'],
+  },
+  {
     name: 'faulting device first',
     fns: [rootPort(1, 1), rootPort(2, 2), endpoint('0000:01:00.0', RP1), endpoint('0000:02:00.0', RP2)],
     iommu: iommu('2', { '0000:02:00.0': 7 }),
