@@ -10,6 +10,7 @@ import { EXIT } from '../errors/exit-codes.js';
 import { UserError } from '../errors/user-error.js';
 import { setExitBound } from '../cli/exit-when-done.js';
 import { gatherPlanInputs, type PlanOptions } from '../pipeline/gather-plan-inputs.js';
+import type { ScanResult } from '../scan/scan-result.js';
 import { formatBdf, parseBdf } from '../pci/bdf.js';
 import { buildPlan } from '../plan/build-plan.js';
 import type { PlanStep } from '../plan/plan.js';
@@ -60,6 +61,12 @@ export interface ApplyOptions extends PlanOptions {
    * functions, fault rules). What the reliability bench uses to time a run where nothing comes back.
    */
   simulatorHook?: (sim: PciSimulator) => void;
+  /**
+   * Not a command-line option: called once the plan is made and before anything is locked or written,
+   * with the scan the plan came from. The fuzz harness changes the tree there (directories swapped for
+   * links), as a hostile system could between the scan and the writes.
+   */
+  afterPlan?: (scan: ScanResult) => void;
   /** How events are written to stderr: `text` on a terminal, `json` otherwise (the CLI decides). */
   logFormat?: LogFormat;
   /** Least level of event written (pino's: debug, info, warn, error, silent). Default info. */
@@ -123,6 +130,7 @@ export async function runApply(opts: ApplyOptions, io: ApplyIo): Promise<number>
   }
   const captureKernel = inputs.iommu.captureKernel || (opts.simulate === true && opts.assumeCaptureKernel === true);
   const plan = buildPlan({ scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy });
+  opts.afterPlan?.(scan);
 
   // The kernel log is the capture kernel's console and dmesg: written only there (or when asked), never by
   // a run that is refused on a live machine. Its last component is not followed (see kmsg-device.ts).

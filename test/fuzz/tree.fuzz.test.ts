@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AccessError } from '../../src/access/access-error.js';
 import { Root } from '../../src/access/root.js';
 import { SysfsAccess } from '../../src/access/sysfs.js';
+import { runApply } from '../../src/apply/run-apply.js';
 import { serverTree } from '../../src/mock/examples/server.js';
 import { scan } from '../../src/scan/scan.js';
 import { writeScanJson } from '../../src/scan/write-json.js';
@@ -93,5 +94,47 @@ describe('fuzz: directories swapped for links between scan and the writes apply 
       fs.rmSync(path.dirname(root), { recursive: true, force: true });
     }
     report('swaps between scan and writes', rounds, performance.now() - start);
+  });
+});
+
+describe('fuzz: directories swapped for links between the plan and the resets, through the whole apply', () => {
+  const runs = Math.max(3, Math.ceil(rounds / 8));
+  it('apply ends with a report; nothing outside the root changes; under sys/devices only reset files and config change', { timeout: Math.max(180_000, runs * 20_000) }, async () => {
+    const rng = new Prng(seed() + 13);
+    const start = performance.now();
+    const RESET_FILES = new Set(['config', 'reset', 'reset_method', 'reset_subordinate']);
+    let swapped = 0;
+    for (let i = 0; i < runs; i++) {
+      const outside = canary();
+      const root = serverTree().file('proc/vmcore', '').file('proc/sys/kernel/osrelease', '6.1.0-26-amd64\n').write(path.join(tmpDir(), 'root'));
+      let swaps: string[] = [];
+      let outsideBefore = new Map<string, Buffer>();
+      let rootBefore = new Map<string, Buffer>();
+      const code = await runApply(
+        {
+          root, quirks: [], only: [], exclude: [], waveSize: '32', registers: false, deadline: 30_000, readyTimeout: 2_000, force: [], json: true,
+          afterPlan: (s) => {
+            rootBefore = files(path.join(root, 'sys/devices'));
+            const paths = s.devices.map((d) => d.path);
+            swaps = [swapDirectory(rng, root, outside, paths), rng.next() < 0.5 ? swapDirectory(rng, root, outside, paths) : null].filter((x) => x !== null);
+            outsideBefore = files(outside);
+          },
+        },
+        { out: () => {}, err: () => {} },
+      );
+      const what = swaps.join(', ') || 'no swap';
+      if (swaps.length) swapped++;
+      expect([0, 3, 4], `status ${code} after ${what}`).toContain(code);
+      expect(fs.existsSync(path.join(root, 'run/pci-reset-agent/report.json')), `no report after ${what}`).toBe(true);
+      expect(files(outside), `outside changed after ${what}`).toEqual(outsideBefore);
+      for (const [rel, bytes] of files(path.join(root, 'sys/devices'))) {
+        const was = rootBefore.get(rel);
+        if (was && was.equals(bytes)) continue;
+        expect(RESET_FILES.has(path.basename(rel)), `sys/devices/${rel} changed after ${what}`).toBe(true);
+      }
+      fs.rmSync(path.dirname(root), { recursive: true, force: true });
+    }
+    expect(swapped, 'no run swapped anything').toBeGreaterThan(0);
+    report('swaps between the plan and the resets (whole apply)', runs, performance.now() - start);
   });
 });
