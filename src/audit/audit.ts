@@ -18,7 +18,7 @@ import { stoppingDriver, USB_HCD_MODULES } from './drivers/stopping-drivers.js';
 import { ImageError } from './image/image-error.js';
 import { summariseImageFile, type ImageSummary } from './image/image-summary.js';
 import { imageAgentSettings, type ImageAgentSettings } from './image/agent-settings.js';
-import { adminSources, tableFromSources, ADMIN_QUIRKS_DIR } from '../quirks/load.js';
+import { adminSources, readHostTable, tableFromSources, ADMIN_QUIRKS_DIR } from '../quirks/load.js';
 import { predictCaptureIommu } from './iommu-prediction.js';
 import { readKdumpSetup } from './kdump-config/kdump-setup.js';
 import { AliasIndex, parseBuiltinModinfo, parseModulesAlias } from './modules/alias-index.js';
@@ -34,6 +34,8 @@ export interface AuditInput {
   imageFile?: string;
   /** --kdump-cmdline: the capture command line, instead of modelling the tool. */
   cmdline?: string;
+  /** --quirks files: read after the image's own tables when the plan is made with those (a what-if). */
+  quirkFiles?: string[];
 }
 
 export async function runAudit(input: AuditInput): Promise<AuditReport> {
@@ -105,7 +107,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   const atAgentTime = input.iommu.captureKernel ? input.scan : { ...input.scan, devices: input.scan.devices.map((d) => (d.driver === null || builtIn(d, root, image, firstKernel) ? d : { ...d, driver: null })) };
   // The agent in the image runs with the image's settings: its quirk tables and its kdump.conf.
   const settings = image && image.agent.bundle !== null ? imageAgentSettings(image.agentSettingsFiles, setup.cmdline?.map((w) => w.word) ?? null, imagePath ?? 'the kdump image') : null;
-  const quirks = settings ? imageQuirks(settings, root, imagePath ?? 'the kdump image', warnings) : input.quirks;
+  const quirks = settings ? imageQuirks(settings, root, imagePath ?? 'the kdump image', warnings, input.quirkFiles ?? []) : input.quirks;
   const policy = settings ? { ...input.policy, exclude: [...(input.policy.exclude ?? []), ...settings.exclude], only: settings.only.length ? [...(input.policy.only ?? []), ...settings.only] : input.policy.only, all: input.policy.all === true || settings.all } : input.policy;
   if (settings) {
     warnings.push(...settings.notes);
@@ -375,8 +377,10 @@ function ms(x: number): number {
  * table its loader would refuse is dropped with all of them, as in a kdump run, and said). When the host's
  * /etc/pci-reset-agent/quirks.d differs, say so: the host's tables count only once the image is rebuilt.
  */
-function imageQuirks(settings: ImageAgentSettings, root: Root, imageLabel: string, warnings: string[]): QuirkTable {
-  const sources = settings.quirkTables.map((t) => ({ label: `${imageLabel}:/${t.name}`, text: t.text }));
+function imageQuirks(settings: ImageAgentSettings, root: Root, imageLabel: string, warnings: string[], files: string[]): QuirkTable {
+  // --quirks tables come after the image's, as in `plan` they come after the admin tables; read with the
+  // same rules (a refused one is the same user error as in `plan`).
+  const sources = [...settings.quirkTables.map((t) => ({ label: `${imageLabel}:/${t.name}`, text: t.text })), ...files.map((f) => readHostTable(f, root))];
   const { table, problems } = tableFromSources(sources, { kdump: true });
   for (const p of problems) warnings.push(`in the capture kernel: ${p}`);
   let host: { name: string; text: string }[] | null;

@@ -28,6 +28,14 @@ describe("audit plans with the image's agent settings", () => {
     expect(report.image.agentSettings).toMatchObject({ enabled: true, quirkTables: [] });
   });
 
+  it('--quirks FILE is read after the image\'s tables (a what-if): the Radeon table given on the command line counts', async () => {
+    const file = `${tmpDir('pra-audit-q-')}/radeon.quirks`;
+    (await import('node:fs')).writeFileSync(file, '1002:67df  no_bus  reason="what-if: no bus reset on this board"\n', { mode: 0o644 });
+    const { report } = await audit({ quirks: false }, '--quirks', file);
+    expect(radeon(report).verdict).toBe('keeps-dma');
+    expect(radeon(report).reason).toMatch(/what-if: no bus reset on this board/);
+  });
+
   it("the image carries the same table: the Radeon keeps DMA (no bus reset on this board), no warning about tables", async () => {
     const { report } = await audit({});
     expect(radeon(report).verdict).toBe('keeps-dma');

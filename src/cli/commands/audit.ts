@@ -25,7 +25,7 @@ export function registerAudit(program: Command): void {
       .option('--prometheus <file>', 'also write the result for node_exporter\'s textfile collector (atomically replaced)'),
   ).action(async (opts: AuditOptions) => {
     const inputs = await gatherPlanInputs(opts);
-    const report = await runAudit({ root: inputs.root, scan: inputs.scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy, imageFile: opts.kdumpImage, cmdline: opts.kdumpCmdline });
+    const report = await runAudit({ root: inputs.root, scan: inputs.scan, iommu: inputs.iommu, quirks: inputs.quirks, policy: inputs.policy, imageFile: opts.kdumpImage, cmdline: opts.kdumpCmdline, quirkFiles: opts.quirks });
     if (opts.prometheus !== undefined) {
       try {
         writeFileAtomic(opts.prometheus, toPrometheus(report, Date.now() / 1000));
