@@ -2,6 +2,7 @@
  * `audit --json`: the kdump readiness report (issue #17). A contract for fleet tooling (Ansible, Salt):
  * docs/audit.md documents every field; `schema` changes when a field changes meaning.
  */
+import type { ImageAgentSettings } from './image/agent-settings.js';
 import type { PlanWait } from '../plan/plan.js';
 import type { CrashkernelCheck } from './crashkernel.js';
 import type { AgentInImage } from './image/image-summary.js';
@@ -101,16 +102,7 @@ export interface AuditReport {
      * enabled, or what disables it; PRA_ARGS and the selectors the audit modelled from it; the image's
      * quirk tables the plan was made with. docs/audit.md, "What it looks at" (item 5).
      */
-    agentSettings: {
-      enabled: boolean;
-      disabledBy: string | null;
-      args: string[];
-      exclude: string[];
-      only: string[];
-      all: boolean;
-      notModelled: string[];
-      quirkTables: string[];
-    } | null;
+    agentSettings: (Omit<ImageAgentSettings, 'quirkTables' | 'notes'> & { quirkTables: string[] }) | null;
     readMs: number | null;
     notes: string[];
   };

@@ -10,6 +10,7 @@ import { MockTree } from '../../src/mock/tree-builder.js';
 import { runCli } from '../helpers/run-cli.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 import { parseExposition } from './exposition.js';
+import { hasTool } from '../helpers/has-tool.js';
 
 let server: string;
 beforeAll(() => {
@@ -123,14 +124,6 @@ describe('audit against built kdump images', () => {
     return root;
   };
 
-  const hasTool = (tool: string): boolean => {
-    try {
-      execFileSync(tool, ['--version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
   for (const tool of ['zstd', 'xz'] as const) {
     // Skipped, and counted as skipped, without the tool (.ci/run installs both).
     it.skipIf(!hasTool(tool))(`${tool} image without the agent: drivers from the image, the NVIDIA GPU keeps doing DMA`, async () => {

@@ -9,6 +9,7 @@ import { ImageError } from '../../../src/audit/image/image-error.js';
 import { readImage, readImageFile } from '../../../src/audit/image/read-image.js';
 import { concat, newcArchive, storedGzip, withParents } from '../../../src/mock/kdump-image.js';
 import { tmpDir } from '../../helpers/tmp-root.js';
+import { hasTool } from '../../helpers/has-tool.js';
 
 const MICROCODE = newcArchive(withParents([{ name: 'kernel/x86/microcode/GenuineIntel.bin', data: 'ucode'.repeat(100) }]));
 const MAIN = newcArchive(
@@ -20,14 +21,6 @@ const MAIN = newcArchive(
   ]),
 );
 
-const hasTool = (t: string): boolean => {
-  try {
-    execFileSync(t, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Compress with the real tool, with the options the distributions' image builders use. */
 function compressWith(tool: 'xz' | 'zstd', data: Uint8Array): Uint8Array {
