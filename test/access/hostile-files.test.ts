@@ -84,6 +84,22 @@ describe('non-regular files are refused by name, never read (item 5)', () => {
     expect(problems.some((p) => p.startsWith('reset_method: ') && p.includes('a character device 1:5'))).toBe(true);
   });
 
+  it.skipIf(noMknod !== null)(`a /dev/zero-like device in place of vendor, proc/cmdline and the DMAR table: refused by name, never read (${noMknod ?? 'mknod allowed'})`, async () => {
+    const { dir, fn } = tree();
+    // The scan reads `vendor` only when config space does not give it (config gone, or a VF): take config away.
+    fs.rmSync(path.join(fn, 'config'));
+    mknod(path.join(fn, 'vendor'), 1, 5);
+    for (const rel of ['proc/cmdline', 'sys/firmware/acpi/tables/DMAR']) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.rmSync(path.join(dir, rel), { force: true });
+      mknod(path.join(dir, rel), 1, 5);
+    }
+    const { problems } = scanEp(dir);
+    expect(problems.some((p) => p.startsWith('vendor: ') && p.includes('a character device 1:5, not a regular file'))).toBe(true);
+    const { stdout } = await runCli(['iommu', '--root', dir, '--json']);
+    for (const rel of ['proc/cmdline', 'sys/firmware/acpi/tables/DMAR']) expect(stdout).toContain(`${rel}: a character device 1:5`);
+  });
+
   it('a FIFO for proc/cmdline, osrelease, an ACPI table and dev/kmsg: iommu ends with named problems', async () => {
     const { dir } = tree();
     for (const rel of ['proc/cmdline', 'proc/sys/kernel/osrelease', 'sys/firmware/acpi/tables/DMAR', 'dev/kmsg']) {
@@ -92,7 +108,7 @@ describe('non-regular files are refused by name, never read (item 5)', () => {
     }
     const { stdout } = await runCli(['iommu', '--root', dir, '--json']);
     const text = stdout;
-    for (const rel of ['proc/cmdline', 'sys/firmware/acpi/tables/DMAR', 'dev/kmsg']) expect(text).toContain(`${rel}: a FIFO`);
+    for (const rel of ['proc/cmdline', 'proc/sys/kernel/osrelease', 'sys/firmware/acpi/tables/DMAR', 'dev/kmsg']) expect(text).toContain(`${rel}: a FIFO`);
   });
 
   it.skipIf(noMknod !== null)(`dev/kmsg must be the kmsg device 1:11: a /dev/zero-like node is refused (${noMknod ?? 'mknod allowed'})`, () => {
