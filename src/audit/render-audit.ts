@@ -6,7 +6,8 @@ const WIDTH = 80;
 const ORDER: AuditVerdict[] = ['keeps-dma', 'unknown', 'driver', 'agent', 'harmless'];
 
 /** The human view of an audit, on an 80-column console: the headline first, then what it rests on. */
-export function renderAudit(r: AuditReport): string {
+/** `numeric` (-n, as lspci -n): class codes instead of class names in the device lines. */
+export function renderAudit(r: AuditReport, options: { numeric?: boolean } = {}): string {
   const out: string[] = [];
   out.push(...wrap(r.headline, WIDTH, '', '  '));
   out.push('');
@@ -40,14 +41,15 @@ export function renderAudit(r: AuditReport): string {
   const n = r.devices.length;
   out.push(fit(`devices (${n}): ${ORDER.filter((v) => r.counts[v]).map((v) => `${r.counts[v]} ${v}`).join(', ')}`, WIDTH));
   const sorted = [...r.devices].sort((x, y) => ORDER.indexOf(x.verdict) - ORDER.indexOf(y.verdict));
-  for (const d of sorted) out.push(...deviceLines(d));
+  for (const d of sorted) out.push(...deviceLines(d, options.numeric === true));
   return `${out.join('\n')}\n`;
 }
 
-function deviceLines(d: AuditDevice): string[] {
+function deviceLines(d: AuditDevice, numeric: boolean): string[] {
   const id = `${d.vendor ?? '????'}:${d.device ?? '????'}`;
   const head = `${d.bdf} ${id} ${d.verdict.padEnd(9)} `;
-  return wrap(`${d.description}: ${d.reason}`, WIDTH, head, ' '.repeat(head.length));
+  const what = numeric ? `class ${d.class?.slice(0, 4) ?? '????'}` : d.description;
+  return wrap(`${what}: ${d.reason}`, WIDTH, head, ' '.repeat(head.length));
 }
 
 function mb(bytes: number): string {

@@ -172,6 +172,17 @@ describe('audit against built kdump images', () => {
   });
 });
 
+describe('audit -n', () => {
+  it('prints class codes instead of class names in the device lines, as lspci -n', async () => {
+    const named = await runCli(['audit', '--root', server]);
+    const numeric = await runCli(['audit', '--root', server, '-n']);
+    expect(named.stdout).toMatch(/0000:08:00\.0 1002:67df keeps-dma +VGA controller: /);
+    expect(numeric.stdout).toMatch(/0000:08:00\.0 1002:67df keeps-dma +class 0300: /);
+    expect(numeric.stdout).not.toMatch(/VGA controller: /);
+    expect(numeric.code).toBe(named.code);
+  });
+});
+
 describe('audit predicts the IOMMU case the capture command line makes (a live machine with VT-d on)', () => {
   it('intel_iommu=off in KDUMP_CMDLINE_APPEND: case 3b predicted, a finding naming the word and where to remove it, status 7', async () => {
     const { writeScenario, q35Functions, dmesg } = await import('../iommu/mock-roots.js');

@@ -33,7 +33,7 @@ export function registerAudit(program: Command): void {
         throw new UserError(`--prometheus ${opts.prometheus}: ${(err as Error).message}`);
       }
     }
-    process.stdout.write(opts.json ? jsonText(report) : renderAudit(report));
+    process.stdout.write(opts.json ? jsonText(report) : renderAudit(report, { numeric: opts.numeric }));
     if (!report.ready) process.exitCode = EXIT.AUDIT_AT_RISK;
   });
 }
