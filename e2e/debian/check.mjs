@@ -203,6 +203,22 @@ check('audit in the first kernel: prediction = what the capture kernel did, func
   return `${rows.length} functions as predicted; drivers missing from the image: ${noDriverInImage.map((d) => `${d.bdf} ${d.firstKernelModules[0]}`).join(', ')}`;
 });
 
+// The settings the capture kernel's agent runs with are the image's (src/audit/image/agent-settings.ts):
+// read here from the image kdump-tools really built, against what the guest was given.
+check("audit read the agent's own settings from the real kdump image (kdump.conf, quirks.d)", () => {
+  const audit = JSON.parse(read(path.join(firstKernel, 'audit.json')) || 'null');
+  if (!audit) fail('no audit.json from the first kernel');
+  const s = audit.image?.agentSettings;
+  if (!s) fail(`no image.agentSettings (image: ${audit.image?.path ?? 'none'}, error: ${audit.image?.error ?? 'none'})`);
+  const conf = fs.readFileSync(new URL('guest/etc/pci-reset-agent/kdump.conf', import.meta.url), 'utf8');
+  const want = (/^PRA_ARGS="([^"]*)"/m.exec(conf)?.[1] ?? '').split(/\s+/).filter(Boolean);
+  if (!s.enabled || JSON.stringify(s.args) !== JSON.stringify(want)) fail(`enabled ${s.enabled}, args ${JSON.stringify(s.args)}, the guest's PRA_ARGS ${JSON.stringify(want)}`);
+  if (!s.quirkTables.includes('etc/pci-reset-agent/quirks.d/50-qemu-e1000e.quirks')) fail(`image quirk tables: ${s.quirkTables.join(', ') || 'none'}`);
+  const differ = audit.warnings.filter((w) => /quirk tables .* differ/.test(w));
+  if (differ.length) fail(differ.join(' | '));
+  return `enabled, PRA_ARGS ${s.args.join(' ')}, tables ${s.quirkTables.map((t) => path.basename(t)).join(', ')}, the same as the host's`;
+});
+
 async function loadCompare() {
   const esbuild = await import('esbuild');
   const out = await esbuild.build({ entryPoints: [new URL('../../src/audit/compare-capture.ts', import.meta.url).pathname], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });

@@ -114,3 +114,10 @@ export interface AuditReport {
   counts: Record<AuditVerdict, number>;
   timingsMs: Record<string, number>;
 }
+
+/**
+ * How a keeps-dma reason names the agent's absence (its part after "; "): judge() writes these and the
+ * headline reads them back, so they are defined once.
+ */
+export const AGENT_NOT_IN_IMAGE = 'the agent is not in the image';
+export const AGENT_DISABLED = 'the agent in the image is disabled';

@@ -12,7 +12,7 @@ import type { PlanStep } from '../plan/plan.js';
 import type { Policy } from '../plan/policy.js';
 import type { QuirkTable } from '../quirks/quirk-types.js';
 import type { ScanDevice, ScanResult } from '../scan/scan-result.js';
-import { AUDIT_SCHEMA, type AuditDevice, type AuditReport, type AuditVerdict } from './audit-report.js';
+import { AGENT_DISABLED, AGENT_NOT_IN_IMAGE, AUDIT_SCHEMA, type AuditDevice, type AuditReport, type AuditVerdict } from './audit-report.js';
 import { checkCrashkernel, mib } from './crashkernel.js';
 import { stoppingDriver, USB_HCD_MODULES } from './drivers/stopping-drivers.js';
 import { ImageError } from './image/image-error.js';
@@ -106,9 +106,10 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
   // looked unresettable, while the capture kernel's agent reset it through the bridge.
   const atAgentTime = input.iommu.captureKernel ? input.scan : { ...input.scan, devices: input.scan.devices.map((d) => (d.driver === null || builtIn(d, root, image, firstKernel) ? d : { ...d, driver: null })) };
   // The agent in the image runs with the image's settings: its quirk tables and its kdump.conf.
-  const settings = image && image.agent.bundle !== null ? imageAgentSettings(image.agentSettingsFiles, setup.cmdline?.map((w) => w.word) ?? null, imagePath ?? 'the kdump image') : null;
-  const quirks = settings ? imageQuirks(settings, root, imagePath ?? 'the kdump image', warnings, input.quirkFiles ?? []) : input.quirks;
-  const policy = settings ? { ...input.policy, exclude: [...(input.policy.exclude ?? []), ...settings.exclude], only: settings.only.length ? [...(input.policy.only ?? []), ...settings.only] : input.policy.only, all: input.policy.all === true || settings.all } : input.policy;
+  const imageLabel = imagePath ?? 'the kdump image';
+  const settings = image && image.agent.bundle !== null ? imageAgentSettings(image.agentSettingsFiles, setup.cmdline?.map((w) => w.word) ?? null, imageLabel) : null;
+  const quirks = settings ? imageQuirks(settings, root, imageLabel, warnings, input.quirkFiles ?? []) : input.quirks;
+  const policy = settings ? withImageArgs(input.policy, settings) : input.policy;
   if (settings) {
     warnings.push(...settings.notes);
     if (settings.exclude.length || settings.only.length || settings.all) warnings.push(`the image's agent runs with PRA_ARGS "${settings.args.join(' ')}": planned with it`);
@@ -146,7 +147,7 @@ export async function runAudit(input: AuditInput): Promise<AuditReport> {
       disabled,
       nousb: cmdWords.has('usbcore.nousb'),
       agentIn,
-      agentOff: settings && !settings.enabled ? `the agent in the image is disabled (${settings.disabledBy})` : 'the agent is not in the image',
+      agentOff: settings && !settings.enabled ? `${AGENT_DISABLED} (${settings.disabledBy})` : AGENT_NOT_IN_IMAGE,
       step: stepOf.get(d.bdf) ?? null,
       leftOut: leftOut.get(d.bdf) ?? null,
       case1: iommu.predicted === '1',
@@ -371,7 +372,6 @@ function ms(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-
 /**
  * The quirk table the image's agent will use: the default table, then the image's quirks.d tables (a
  * table its loader would refuse is dropped with all of them, as in a kdump run, and said). When the host's
@@ -397,4 +397,14 @@ function imageQuirks(settings: ImageAgentSettings, root: Root, imageLabel: strin
     }
   }
   return table;
+}
+
+/** The command line's policy with the image's PRA_ARGS selectors added, as the capture kernel's agent gets them. */
+function withImageArgs(policy: Policy, settings: ImageAgentSettings): Policy {
+  return {
+    ...policy,
+    exclude: [...(policy.exclude ?? []), ...settings.exclude],
+    only: settings.only.length ? [...(policy.only ?? []), ...settings.only] : policy.only,
+    all: policy.all === true || settings.all,
+  };
 }

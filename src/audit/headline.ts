@@ -1,4 +1,4 @@
-import type { AuditReport } from './audit-report.js';
+import { AGENT_DISABLED, AGENT_NOT_IN_IMAGE, type AuditReport } from './audit-report.js';
 
 /**
  * The one line a human reads first: ready, or the worst thing found. Devices that keep doing DMA come
@@ -22,11 +22,14 @@ export function headline(r: AuditReport): string {
   return `kdump readiness: at risk: ${r.findings[0]}`;
 }
 
-/** Why the agent does not stop it, in a few words, from the second half of a keeps-dma reason (audit.ts judge()). */
+/**
+ * Why the agent does not stop it, in a few words, from the second half of a keeps-dma reason (audit.ts
+ * judge()): the audit's own words, or the planner's reason for leaving the function out.
+ */
 function agentSide(reason: string): string {
   const side = reason.slice(reason.indexOf('; ') + 2);
-  if (side.startsWith('the agent is not in the image')) return 'agent not in the image';
-  if (side.startsWith('the agent in the image is disabled')) return 'agent disabled in the image';
+  if (side.startsWith(AGENT_NOT_IN_IMAGE)) return 'agent not in the image';
+  if (side.startsWith(AGENT_DISABLED)) return 'agent disabled in the image';
   if (side.startsWith('excluded by')) return side;
   if (side.startsWith('no safe reset')) return 'no safe reset';
   return 'not reset by the agent';

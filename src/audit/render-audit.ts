@@ -5,8 +5,10 @@ import { mib } from './crashkernel.js';
 const WIDTH = 80;
 const ORDER: AuditVerdict[] = ['keeps-dma', 'unknown', 'driver', 'agent', 'harmless'];
 
-/** The human view of an audit, on an 80-column console: the headline first, then what it rests on. */
-/** `numeric` (-n, as lspci -n): class codes instead of class names in the device lines. */
+/**
+ * The human view of an audit, on an 80-column console: the headline first, then what it rests on.
+ * `numeric` (-n, as lspci -n): class codes instead of class names in the device lines.
+ */
 export function renderAudit(r: AuditReport, options: { numeric?: boolean } = {}): string {
   const out: string[] = [];
   out.push(...wrap(r.headline, WIDTH, '', '  '));

@@ -18,7 +18,7 @@ import { amdCoverage, armCoverage, intelCoverage } from './coverage.js';
 import { readDeviceTreeIommu, type DeviceTreeIommu } from './arm/devicetree.js';
 import { parseIomemRam, parseUsableMemory, smmuOutcome, type SmmuFacts } from './arm/smmu-claims.js';
 import { gatherClaims } from './claims.js';
-import { decide, NOT_CAPTURE, predict } from './verdict.js';
+import { decide, NOT_CAPTURE, notCaptureLine, predict } from './verdict.js';
 import { describeError } from './describe-error.js';
 import { describeDmar, describeIvrs, summariseDmar, summariseIvrs } from './acpi/summary.js';
 import { countFaults } from './faults.js';
@@ -316,10 +316,7 @@ async function assess(root: Root, scan: ScanResult, options: AssessOptions): Pro
   });
 
   const prediction = capture.captureKernel ? null : noIommu ? { case: '1' as const, basis: 'no IOMMU on this machine: DMA is never translated' } : predict(verdict.units);
-  // Point at "prediction" only when there is one: a live tree whose units could not be judged has none.
-  const missing = verdict.missing.map((m) =>
-    m === NOT_CAPTURE ? `${m} (${prediction ? 'see "prediction" for what a capture kernel would find' : `and no prediction for one either: ${verdict.units.length === 0 ? 'no IOMMU unit found, and its absence could not be established' : 'not every IOMMU unit here could be judged on or off'}`})` : m,
-  );
+  const missing = verdict.missing.map((m) => (m === NOT_CAPTURE ? notCaptureLine(prediction !== null, verdict.units.length) : m));
   return {
     captureKernel: capture.captureKernel,
     case: verdict.case,

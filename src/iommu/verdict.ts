@@ -71,8 +71,15 @@ export interface Verdict {
 
 const RANK: Record<Strength, number> = { measured: 3, logged: 2, inferred: 1 };
 
-/** decide()'s line for a live system; assessIommu() completes it once it knows whether there is a prediction. */
+/** decide()'s line for a live system; notCaptureLine() completes it once the prediction is known. */
 export const NOT_CAPTURE = 'not a capture kernel: the cases describe a crash-dump boot';
+
+/** The live system's line, pointing at "prediction" only when there is one, else saying why there is none. */
+export function notCaptureLine(hasPrediction: boolean, units: number): string {
+  if (hasPrediction) return `${NOT_CAPTURE} (see "prediction" for what a capture kernel would find)`;
+  const why = units === 0 ? 'no IOMMU unit found, and its absence could not be established' : 'not every IOMMU unit here could be judged on or off';
+  return `${NOT_CAPTURE} (and no prediction for one either: ${why})`;
+}
 
 export function decide(input: VerdictInput): Verdict {
   const conflicts: string[] = [];

@@ -43,7 +43,7 @@ export function countEntryLines(text: string): number {
 function checkEntryCount(sources: TableSource[]): void {
   let total = 0;
   for (const s of sources) {
-    total += countEntryLines(s.text);
+    total += s.entries ?? countEntryLines(s.text);
     if (total > MAX_TABLE_ENTRIES) {
       throw new TableRefused(`${s.label}: the admin tables reach ${total} entries here, over the ${MAX_TABLE_ENTRIES} they may have together; refused unparsed`);
     }
@@ -60,6 +60,8 @@ export interface LoadQuirksOptions {
 export interface TableSource {
   label: string;
   text: string;
+  /** Entry lines, when the reader counted them already (readTable does, to refuse a file by itself). */
+  entries?: number;
   /** What was accepted only by exception (see checkTrust): shown as warnings. */
   notes?: string[];
 }
@@ -79,12 +81,11 @@ export function defaultTable(): QuirkTable {
  * a user), for the caller to print.
  */
 export function loadQuirks(root: Root, options: LoadQuirksOptions = {}): { table: QuirkTable; problems: string[]; warnings: string[] } {
-  const base = defaultTable();
   let sources: TableSource[];
   try {
     sources = [...adminSources(root), ...(options.files ?? []).map((f) => readHostTable(f, root))];
   } catch (err) {
-    return failOrFallBack(err, base, options);
+    return failOrFallBack(err, defaultTable(), options);
   }
   return tableFromSources(sources, options);
 }
@@ -154,8 +155,7 @@ function adminNames(root: Root): string[] {
 
 function readAdmin(root: Root, name: string): TableSource {
   const rel = `${ADMIN_QUIRKS_DIR}/${name}`;
-  const { text, notes } = readTable(root.resolve(rel), root.lexical(rel), mockRootOf(root));
-  return { label: root.lexical(rel), text, notes };
+  return { label: root.lexical(rel), ...readTable(root.resolve(rel), root.lexical(rel), mockRootOf(root)) };
 }
 
 /** Admin tables under the root, in lexical order; the first untrusted one is thrown. */
@@ -193,8 +193,7 @@ export function readHostTable(file: string, root: Root): TableSource {
   const mock = mockRootOf(root);
   // The mock-root exception covers a file only when it really lies inside the mock root.
   const inside = mock !== null && isInside(file, mock);
-  const { text, notes } = readTable(file, file, inside ? mock : null);
-  return { label: file, text, notes };
+  return { label: file, ...readTable(file, file, inside ? mock : null) };
 }
 
 /** The mock root's directory, or null for the host's own root (no exception there). */
@@ -217,7 +216,7 @@ function isInside(file: string, dir: string): boolean {
  * descriptor before reading, so a huge or growing file costs nothing), never through a final symlink,
  * never blocking on a FIFO.
  */
-function readTable(host: string, label: string, mockRoot: string | null): { text: string; notes: string[] } {
+function readTable(host: string, label: string, mockRoot: string | null): { text: string; notes: string[]; entries: number } {
   let fd: number;
   try {
     fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -240,8 +239,9 @@ function readTable(host: string, label: string, mockRoot: string | null): { text
       got += n;
     }
     const text = buf.subarray(0, got).toString('utf8');
-    checkEntryCount([{ label, text }]);
-    return { text, notes };
+    const entries = countEntryLines(text);
+    checkEntryCount([{ label, text, entries }]);
+    return { text, notes, entries };
   } catch (err) {
     if (err instanceof TableRefused) throw err;
     throw AccessError.from(err, label);
