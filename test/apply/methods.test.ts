@@ -12,6 +12,7 @@ import { ExecTopology } from '../../src/apply/exec-topology.js';
 import { executePlan } from '../../src/apply/execute.js';
 import { scan } from '../../src/scan/scan.js';
 import { loadSimulator } from '../../src/simulator/load.js';
+import type { PciSimulator } from '../../src/simulator/simulator.js';
 import { RealClock } from '../../src/time/clock.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 import { planOf, rig, step, type Rig } from './fixture.js';
@@ -256,5 +257,73 @@ describe('raw secondary bus reset guards', () => {
     expect(sim.trace.slice(i + 1, j).map((t) => [t.op, t.bdf, t.offset])).toEqual([['readConfigAt', '0000:00:02.0', 0x3e]]);
     expect(sim.trace[j]!.t - sim.trace[i]!.t).toBeGreaterThanOrEqual(2);
     expect(sim.violations).toEqual([]);
+  });
+
+  /** Three root ports, one endpoint each: three bus resets the plan puts in one wave. */
+  const threeBuses = (): MockTree => {
+    const t = new MockTree();
+    for (const n of [1, 2, 3]) t.add(rootPort(`0000:00:0${n}.0`, n, n)).add(endpoint(`0000:0${n}:00.0`, `0000:00:0${n}.0`));
+    return t.file('proc/vmcore', '');
+  };
+  const busSteps = (): PlanStep[] => [1, 2, 3].map((n) => step({ id: n, wave: 0, method: 'bus', target: `0000:00:0${n}.0`, functions: [`0000:0${n}:00.0`] }));
+  const realRun = async (sim: PciSimulator, dir: string, clock: RealClock, steps: PlanStep[], deadlineMs = 30000, readyTimeoutMs = 10000) => {
+    const topo = new ExecTopology(scan(sim, dir));
+    sim.trace.length = 0;
+    return executePlan(planOf(steps), { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + deadlineMs), readyTimeoutMs, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false });
+  };
+  const sbrWrites = (sim: PciSimulator) => sim.trace.flatMap((t, k) => (t.op === 'writeConfigAt' && t.offset === 0x3e ? [{ k, bdf: t.bdf!, set: Boolean((t.value as number) & 0x40), t: t.t }] : []));
+
+  it('the bus resets of one wave share one hold: every bridge set, held 2 ms once, every bridge cleared, in one turn', async () => {
+    const dir = threeBuses().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    const res = await realRun(sim, dir, clock, busSteps());
+    expect(res.steps.map((x) => x.status)).toEqual(['ok', 'ok', 'ok']);
+    const w = sbrWrites(sim);
+    expect(w.map((x) => [x.bdf, x.set])).toEqual([
+      ['0000:00:01.0', true], ['0000:00:02.0', true], ['0000:00:03.0', true],
+      ['0000:00:01.0', false], ['0000:00:02.0', false], ['0000:00:03.0', false],
+    ]);
+    // Between the first set and the last clear: only the bridges' own read-backs of Bridge Control.
+    const between = sim.trace.slice(w[0]!.k + 1, w[5]!.k).filter((t) => !(t.op === 'writeConfigAt' && t.offset === 0x3e));
+    // (the third bridge's clear is read back after the last clear).
+    expect(between.map((t) => [t.op, t.offset])).toEqual(Array.from({ length: 5 }, () => ['readConfigAt', 0x3e]));
+    for (const b of ['0000:00:01.0', '0000:00:02.0', '0000:00:03.0']) {
+      const on = w.find((x) => x.bdf === b && x.set)!;
+      const off = w.find((x) => x.bdf === b && !x.set)!;
+      expect(off.t - on.t).toBeGreaterThanOrEqual(2);
+    }
+    for (const s of res.steps) expect(s.waits.find((x) => x.what === 'sbr-hold')!.ms).toBeGreaterThanOrEqual(2);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('one bridge of a shared hold failing fails its own step only, and every bridge is cleared', async () => {
+    const dir = threeBuses().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    // 00:01.0 ignores the write that asserts the reset; 00:02.0's assert fails outright.
+    const sim = loadSimulator(new Root(dir), { clock });
+    sim.faults.add({ op: 'writeConfigAt', bdf: '0000:00:01.0', offset: 0x3e, times: 1, action: { kind: 'drop' } });
+    sim.faults.add({ op: 'writeConfigAt', bdf: '0000:00:02.0', offset: 0x3e, times: 1, action: { kind: 'error', code: 'EIO' } });
+    const res = await realRun(sim, dir, clock, busSteps());
+    expect(res.steps.map((x) => x.status)).toEqual(['failed', 'failed', 'ok']);
+    expect(res.steps[0]!.error).toMatch(/^EIO in reset 0000:00:01.0: Secondary Bus Reset does not read back set/);
+    expect(res.steps[1]!.error).toMatch(/^EIO in reset 0000:00:02.0/);
+    for (const b of ['0000:00:01.0', '0000:00:02.0', '0000:00:03.0']) expect(sim.readConfigAt(b, 0x3e, 2) & 0x40).toBe(0);
+    expect(sim.resetLog.map((x) => x.bdf)).toEqual(['0000:03:00.0']);
+  });
+
+  it('a bridge whose reset bit will not clear is reported, and the other bridges of the hold are still cleared', async () => {
+    const dir = threeBuses().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    // Every write to 00:01.0's Bridge Control after the one that sets it is dropped.
+    sim.faults.add({ op: 'writeConfigAt', bdf: '0000:00:01.0', offset: 0x3e, after: 1, action: { kind: 'drop' } });
+    const res = await realRun(sim, dir, clock, busSteps(), 3000, 300);
+    expect(res.steps[0]!.status).toBe('failed');
+    expect(res.steps[0]!.error).toMatch(/Secondary Bus Reset stays set in Bridge Control after 3 writes to clear it/);
+    // The hold happened: it is on the record of the failed step too.
+    expect(res.steps[0]!.waits.find((x) => x.what === 'sbr-hold')!.ms).toBeGreaterThanOrEqual(2);
+    expect(res.steps.slice(1).map((x) => x.status)).toEqual(['ok', 'ok']);
+    for (const b of ['0000:00:02.0', '0000:00:03.0']) expect(sim.readConfigAt(b, 0x3e, 2) & 0x40).toBe(0);
   });
 });

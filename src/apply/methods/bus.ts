@@ -4,6 +4,7 @@ import { MethodError } from '../method-error.js';
 import * as R from '../../config/registers.js';
 import type { StepContext } from '../step-context.js';
 import { linkGoneCheck, waitSecondaryBus } from '../wait-secondary-bus.js';
+import { pulseTogether, type Pulse } from './bus-pulse.js';
 import type { ResetMethod } from './method.js';
 import { disableDevice, isBridge } from './quiesce.js';
 import { busDelayMs, quirkDelay } from './step-delays.js';
@@ -145,26 +146,39 @@ export const bus: ResetMethod = {
     const ctl = ctx.read(bridge, R.PCI_BRIDGE_CONTROL, 2, 'Bridge Control');
     if (ctl & R.PCI_BRIDGE_CTL_BUS_RESET) ctx.note(`Secondary Bus Reset was already set on ${bridge} before we started`);
     ctx.beginReset('the secondary bus reset');
-    try {
-      ctx.write(bridge, R.PCI_BRIDGE_CONTROL, 2, ctl | R.PCI_BRIDGE_CTL_BUS_RESET, 'Bridge Control');
-      // PCI r3.0 7.6.4.2: Trst at least 1 ms; the kernel holds 2. Not cut short by the deadline. In real
-      // time set, hold and clear happen in one event-loop turn: no signal handler, no other step's work
-      // and no exit can come between them and leave the bus held in reset.
-      if (ctx.clock.virtual) await ctx.hold('sbr-hold', 2);
-      else holdSync(ctx, 'sbr-hold', 2);
+    const pulse: Pulse = {
+      assert: () => ctx.write(bridge, R.PCI_BRIDGE_CONTROL, 2, ctl | R.PCI_BRIDGE_CTL_BUS_RESET, 'Bridge Control'),
       // The kernel does not look; a bridge that ignored the write would have us report a reset that never
       // was. A read that fails tells nothing either way.
-      let held: number | null = null;
+      check: () => {
+        let held: number | null = null;
+        try {
+          held = ctx.access.readConfigAt(bridge, R.PCI_BRIDGE_CONTROL, 2);
+        } catch {
+          held = null;
+        }
+        if (held !== null && held !== 0xffff && !(held & R.PCI_BRIDGE_CTL_BUS_RESET)) {
+          ctx.fail('EIO', bridge, 'Secondary Bus Reset does not read back set after the write that asserts it: the bus was not reset');
+        }
+      },
+      deassert: () => deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET),
+    };
+    // PCI r3.0 7.6.4.2: Trst at least 1 ms; the kernel holds 2. Not cut short by the deadline. In real
+    // time set, hold and clear happen in one event-loop turn, together with the other bridges of the
+    // wave (bus-pulse.ts): no signal handler, no other step's work and no exit can come between them
+    // and leave a bus held in reset.
+    if (ctx.clock.virtual) {
       try {
-        held = ctx.access.readConfigAt(bridge, R.PCI_BRIDGE_CONTROL, 2);
-      } catch {
-        held = null;
+        pulse.assert();
+        await ctx.hold('sbr-hold', 2);
+        pulse.check();
+      } finally {
+        pulse.deassert();
       }
-      if (held !== null && held !== 0xffff && !(held & R.PCI_BRIDGE_CTL_BUS_RESET)) {
-        ctx.fail('EIO', bridge, 'Secondary Bus Reset does not read back set after the write that asserts it: the bus was not reset');
-      }
-    } finally {
-      deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET);
+    } else {
+      const { heldMs, failure } = await pulseTogether(ctx.clock, pulse, 2);
+      if (heldMs !== null) ctx.record('sbr-hold', heldMs);
+      if (failure !== null) throw failure;
     }
     const resetAt = ctx.now();
     ctx.phase = 'wait';
@@ -202,14 +216,6 @@ function reenableLtr(ctx: StepContext, bridge: string, devctl2: number): void {
   } catch (err) {
     throw err instanceof MethodError ? err : ctx.error('EIO', bridge, `could not re-enable LTR after the bus reset: ${(err as Error).message}`);
   }
-}
-
-/** Block the thread for `ms` (Atomics.wait: a sleep that yields nothing to the event loop), recorded as a wait. */
-function holdSync(ctx: StepContext, what: string, ms: number): void {
-  const cell = new Int32Array(new SharedArrayBuffer(4));
-  const start = ctx.now();
-  for (let left = ms; left > 0; left = ms - (ctx.now() - start)) Atomics.wait(cell, 0, 0, left);
-  ctx.record(what, ctx.now() - start);
 }
 
 /** Offset of the bridge's CXL Port DVSEC: the scan's, else decoded from its config now; null when it has none. */
