@@ -82,7 +82,15 @@ function flush(batch: Batch): void {
     }
   }
   if (set.length === 0) return;
-  holdThread(clock, set[set.length - 1]!.at + holdMs);
+  try {
+    holdThread(clock, set[set.length - 1]!.at + holdMs);
+  } finally {
+    // Whatever the hold did, every bridge set above is checked and cleared before this turn ends.
+    clearAll(clock, set);
+  }
+}
+
+function clearAll(clock: Clock, set: { p: Pending; at: number }[]): void {
   for (const { p, at } of set) {
     const heldMs = clock.now() - at;
     let failure: unknown = null;
