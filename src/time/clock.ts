@@ -11,24 +11,56 @@ export interface Clock {
   readonly virtual: boolean;
 }
 
+/** What RealClock needs of the platform; a test hands in its own to fire timers when it likes. */
+export interface TimerHost {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const PLATFORM: TimerHost = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export class RealClock implements Clock {
   readonly virtual = false;
 
+  constructor(private readonly host: TimerHost = PLATFORM) {}
+
   now(): number {
-    return performance.now();
+    return this.host.now();
   }
 
+  /**
+   * Never returns before `ms` have passed on now()'s scale. A Node timer may fire up to 1 ms early by
+   * performance.now(): libuv counts whole milliseconds, so a 100 ms timer set at 10.9 ms fires at 110.0.
+   * The simulator caught an FLR's config read 0.4 ms inside its mandated 100 ms that way; the kernel's
+   * msleep() never returns early, so a wait that comes back short is armed again for what is left.
+   */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    const host = this.host;
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
-      // setTimeout fires at once for anything above 2^31-1 ms: clamp (about 24.8 days).
-      const timer = setTimeout(done, Math.min(Math.max(0, ms), 0x7fffffff));
+      const until = host.now() + Math.max(0, ms);
+      let timer: unknown;
+      // setTimeout fires at once for anything above 2^31-1 ms: clamp (about 24.8 days) and arm again.
+      const arm = (left: number): void => {
+        timer = host.setTimeout(check, Math.min(Math.max(0, Math.ceil(left)), 0x7fffffff));
+      };
+      function check(): void {
+        const left = until - host.now();
+        if (left > 0) arm(left);
+        else done();
+      }
       function done(): void {
-        clearTimeout(timer);
+        host.clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         resolve();
       }
       signal?.addEventListener('abort', done, { once: true });
+      arm(ms);
     });
   }
 }

@@ -14,6 +14,7 @@ import { scan } from '../../src/scan/scan.js';
 import { loadSimulator } from '../../src/simulator/load.js';
 import type { PciSimulator } from '../../src/simulator/simulator.js';
 import { RealClock } from '../../src/time/clock.js';
+import { pulseTogether } from '../../src/apply/methods/bus-pulse.js';
 import { tmpDir } from '../helpers/tmp-root.js';
 import { planOf, rig, step, type Rig } from './fixture.js';
 import { endpoint, rootPort, smallTree } from './trees.js';
@@ -325,5 +326,74 @@ describe('raw secondary bus reset guards', () => {
     expect(res.steps[0]!.waits.find((x) => x.what === 'sbr-hold')!.ms).toBeGreaterThanOrEqual(2);
     expect(res.steps.slice(1).map((x) => x.status)).toEqual(['ok', 'ok']);
     for (const b of ['0000:00:02.0', '0000:00:03.0']) expect(sim.readConfigAt(b, 0x3e, 2) & 0x40).toBe(0);
+  });
+
+  it('no bus reset of a shared hold starts after the deadline, though it was asked for before it', async () => {
+    const dir = threeBuses().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    // Step 2's save blocks 300 ms (a config read in completion timeouts) after step 1 asked for its pulse
+    // (the first read of that config is the scan's).
+    sim.faults.add({ op: 'readConfig', bdf: '0000:02:00.0', after: 1, times: 1, action: { kind: 'slow', ms: 300 } });
+    const t0 = clock.now();
+    const res = await realRun(sim, dir, clock, busSteps(), 200);
+    const late = sbrWrites(sim).filter((w) => w.set && w.t > t0 + 200);
+    expect(late).toEqual([]);
+    expect(sim.resetLog).toEqual([]);
+    for (const s of res.steps) expect(s.status).not.toBe('ok');
+    expect(res.steps[0]!.error).toMatch(/deadline/);
+    for (const b of ['0000:00:01.0', '0000:00:02.0', '0000:00:03.0']) expect(sim.readConfigAt(b, 0x3e, 2) & 0x40).toBe(0);
+  });
+
+  it('a wave mixing bus resets and FLRs: between the first bridge set and the last clear only the read-backs', async () => {
+    const dir = threeBuses()
+      .add(endpoint('0000:00:1f.0', undefined))
+      .write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    const res = await realRun(sim, dir, clock, [...busSteps(), step({ id: 4, wave: 0, method: 'flr', target: '0000:00:1f.0' })]);
+    expect(res.steps.map((x) => x.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    const w = sbrWrites(sim);
+    const between = sim.trace.slice(w[0]!.k + 1, w[w.length - 1]!.k).filter((t) => !(t.op === 'writeConfigAt' && t.offset === 0x3e));
+    expect(between.every((t) => t.op === 'readConfigAt' && t.offset === 0x3e)).toBe(true);
+    expect(sim.violations).toEqual([]);
+  });
+
+  it('an assert that fails and whose clear fails too reports the clear: a bus may be held in reset', async () => {
+    const dir = threeBuses().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    sim.faults.add({ op: 'writeConfigAt', bdf: '0000:00:02.0', offset: 0x3e, action: { kind: 'error', code: 'EIO' } });
+    const res = await realRun(sim, dir, clock, busSteps(), 3000, 300);
+    expect(res.steps[1]!.status).toBe('failed');
+    expect(res.steps[1]!.error).toMatch(/Bridge Control/);
+    expect(res.steps[1]!.error).not.toMatch(/reset_subordinate/);
+    expect([res.steps[0]!.status, res.steps[2]!.status]).toEqual(['ok', 'ok']);
+  });
+});
+
+describe('pulseTogether', () => {
+  it('a hold that cannot be timed fails every pulse of it, and every bridge is still cleared', async () => {
+    let calls = 0;
+    // A clock that fails on its third reading: the one inside the hold.
+    const clock = { virtual: false, now: () => (++calls === 3 ? (() => { throw new Error('clock gone'); })() : calls), sleep: async () => {} };
+    const log: string[] = [];
+    const pulse = (n: string) => ({ assert: () => log.push(`set ${n}`), check: () => log.push(`check ${n}`), deassert: () => log.push(`clear ${n}`) });
+    const results = await Promise.all([pulseTogether(clock, pulse('a'), 2), pulseTogether(clock, pulse('b'), 2)]);
+    expect(log).toEqual(['set a', 'set b', 'check a', 'clear a', 'check b', 'clear b']);
+    for (const r of results) {
+      expect(r.ok).toBe(false);
+      expect(!r.ok && String(r.failure)).toMatch(/hold could not be timed: clock gone/);
+    }
+  });
+
+  it('pulses asked for in separate turns are separate holds', async () => {
+    const log: string[] = [];
+    const clock = new RealClock();
+    const pulse = (n: string) => ({ assert: () => log.push(`set ${n}`), check: () => {}, deassert: () => log.push(`clear ${n}`) });
+    const a = await pulseTogether(clock, pulse('a'), 1);
+    const b = await pulseTogether(clock, pulse('b'), 1);
+    expect(log).toEqual(['set a', 'clear a', 'set b', 'clear b']);
+    expect(a.ok && b.ok && a.heldMs >= 1 && b.heldMs >= 1).toBe(true);
   });
 });

@@ -14,11 +14,8 @@ export interface Pulse {
   deassert(): void;
 }
 
-/** What became of one pulse: how long its bridge was held (null: never set), and its failure if any. */
-export interface PulseResult {
-  heldMs: number | null;
-  failure: unknown;
-}
+/** What became of one pulse: how long its bridge was held (null: never set or not timed), and why it failed. */
+export type PulseResult = { ok: true; heldMs: number } | { ok: false; heldMs: number | null; failure: unknown };
 
 interface Pending {
   pulse: Pulse;
@@ -43,8 +40,9 @@ const open = new WeakMap<Clock, Batch>();
  * its pulse in that pass. Held one after another, N bridges blocked the thread N × 2 ms (277 bus resets
  * of a 5,000-function machine: ~0.7 s beyond the critical path); held together, 2 ms once. Each bridge
  * is still held at least `holdMs` (PCI r3.0 7.6.4.2: Trst ≥ 1 ms; pci_reset_secondary_bus() holds 2):
- * every one is set before the hold starts and cleared after it ends. The scheduler never puts two
- * resets whose blast radii meet in one wave, so no bridge of a batch is below another.
+ * every one is set before the hold starts and cleared after it ends. No bridge of a batch is below
+ * another: every step asking for a pulse is running, and the executor starts no step whose claims (a
+ * bus step claims its bridge, the bridge's parent and everything below) meet a running step's.
  */
 export function pulseTogether(clock: Clock, pulse: Pulse, holdMs: number): Promise<PulseResult> {
   let batch = open.get(clock);
@@ -62,6 +60,7 @@ export function pulseTogether(clock: Clock, pulse: Pulse, holdMs: number): Promi
   return new Promise<PulseResult>((settle) => batch.queue.push({ pulse, settle }));
 }
 
+/** Never throws: it runs as a microtask, and every bridge it set must be cleared and every pulse settled. */
 function flush(batch: Batch): void {
   const { clock, holdMs } = batch;
   const set: { p: Pending; at: number }[] = [];
@@ -78,38 +77,55 @@ function flush(batch: Batch): void {
       } catch (e) {
         failure = e;
       }
-      p.settle({ heldMs: null, failure });
+      p.settle({ ok: false, heldMs: null, failure });
     }
   }
   if (set.length === 0) return;
+  let holdFailure: unknown = null;
+  let held = false;
   try {
     holdThread(clock, set[set.length - 1]!.at + holdMs);
-  } finally {
-    // Whatever the hold did, every bridge set above is checked and cleared before this turn ends.
-    clearAll(clock, set);
+    held = true;
+  } catch (err) {
+    holdFailure = err;
   }
-}
-
-function clearAll(clock: Clock, set: { p: Pending; at: number }[]): void {
   for (const { p, at } of set) {
-    const heldMs = clock.now() - at;
-    let failure: unknown = null;
+    let heldMs: number | null = null;
+    let failure: unknown = held ? null : new Error(`the ${holdMs} ms Secondary Bus Reset hold could not be timed: ${(holdFailure as Error)?.message ?? String(holdFailure)}`);
+    let failed = !held;
+    try {
+      heldMs = clock.now() - at;
+    } catch (err) {
+      failed = true;
+      failure ??= err;
+    }
     try {
       p.pulse.check();
     } catch (err) {
+      failed = true;
       failure = err;
     }
     try {
       p.pulse.deassert();
     } catch (err) {
+      failed = true;
       failure = err;
     }
-    p.settle({ heldMs, failure });
+    p.settle(failed || heldMs === null ? { ok: false, heldMs, failure } : { ok: true, heldMs });
   }
 }
 
-/** Block the thread until `until` on `clock` (Atomics.wait: a sleep that yields nothing to the event loop). */
+/**
+ * Block the thread until `until` on `clock` (Atomics.wait: a sleep that yields nothing to the event
+ * loop). Should Atomics.wait refuse, spin: the hold must be met, not cut short.
+ */
 function holdThread(clock: Clock, until: number): void {
   const cell = new Int32Array(new SharedArrayBuffer(4));
-  for (let left = until - clock.now(); left > 0; left = until - clock.now()) Atomics.wait(cell, 0, 0, left);
+  for (let left = until - clock.now(); left > 0; left = until - clock.now()) {
+    try {
+      Atomics.wait(cell, 0, 0, left);
+    } catch {
+      // spin until `until`
+    }
+  }
 }

@@ -145,9 +145,15 @@ export const bus: ResetMethod = {
     const ltr = bridgeLtrEnabled(ctx, bridge);
     const ctl = ctx.read(bridge, R.PCI_BRIDGE_CONTROL, 2, 'Bridge Control');
     if (ctl & R.PCI_BRIDGE_CTL_BUS_RESET) ctx.note(`Secondary Bus Reset was already set on ${bridge} before we started`);
-    ctx.beginReset('the secondary bus reset');
+    // beginReset comes with the write, not before: in real time the write waits for the end of the
+    // executor's pass (bus-pulse.ts), and no reset may start after the deadline.
+    let asserted = false;
     const pulse: Pulse = {
-      assert: () => ctx.write(bridge, R.PCI_BRIDGE_CONTROL, 2, ctl | R.PCI_BRIDGE_CTL_BUS_RESET, 'Bridge Control'),
+      assert: () => {
+        ctx.beginReset('the secondary bus reset');
+        asserted = true;
+        ctx.write(bridge, R.PCI_BRIDGE_CONTROL, 2, ctl | R.PCI_BRIDGE_CTL_BUS_RESET, 'Bridge Control');
+      },
       // The kernel does not look; a bridge that ignored the write would have us report a reset that never
       // was. A read that fails tells nothing either way.
       check: () => {
@@ -161,7 +167,9 @@ export const bus: ResetMethod = {
           ctx.fail('EIO', bridge, 'Secondary Bus Reset does not read back set after the write that asserts it: the bus was not reset');
         }
       },
-      deassert: () => deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET),
+      deassert: () => {
+        if (asserted) deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET);
+      },
     };
     // PCI r3.0 7.6.4.2: Trst at least 1 ms; the kernel holds 2. Not cut short by the deadline. In real
     // time set, hold and clear happen in one event-loop turn, together with the other bridges of the
@@ -176,9 +184,9 @@ export const bus: ResetMethod = {
         pulse.deassert();
       }
     } else {
-      const { heldMs, failure } = await pulseTogether(ctx.clock, pulse, 2);
-      if (heldMs !== null) ctx.record('sbr-hold', heldMs);
-      if (failure !== null) throw failure;
+      const r = await pulseTogether(ctx.clock, pulse, 2);
+      if (r.heldMs !== null) ctx.record('sbr-hold', r.heldMs);
+      if (!r.ok) throw r.failure;
     }
     const resetAt = ctx.now();
     ctx.phase = 'wait';
