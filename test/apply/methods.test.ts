@@ -372,6 +372,31 @@ describe('raw secondary bus reset guards', () => {
   });
 });
 
+describe('bus resets on nested bridges', () => {
+  it('a plan that puts a root port and a downstream port below it in one wave still gets two holds, one after the other', async () => {
+    const dir = smallTree().write(tmpDir('pra-sbr-'));
+    const clock = new RealClock();
+    const sim = loadSimulator(new Root(dir), { clock });
+    const topo = new ExecTopology(scan(sim, dir));
+    sim.trace.length = 0;
+    const below = ['0000:03:00.0', '0000:04:08.0', '0000:04:09.0', '0000:05:00.0', '0000:06:00.0'];
+    const res = await executePlan(
+      planOf([step({ id: 1, wave: 0, method: 'bus', target: '0000:00:03.0', functions: below }), step({ id: 2, wave: 0, method: 'bus', target: '0000:04:08.0', functions: ['0000:05:00.0'] })]),
+      { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + 30000), readyTimeoutMs: 10000, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false },
+    );
+    expect(res.steps.map((x) => x.status)).toEqual(['ok', 'ok']);
+    const w = sim.trace.filter((t) => t.op === 'writeConfigAt' && t.offset === 0x3e).map((t) => [t.bdf, Boolean((t.value as number) & 0x40)]);
+    const sets = w.filter(([, on]) => on).map(([b]) => b);
+    expect(sets).toEqual(['0000:00:03.0', '0000:04:08.0']);
+    // 00:03.0 is set and cleared before 04:08.0 is set (the restore of 04:08.0 writes its Bridge Control back in between).
+    const upClear = w.findIndex(([b, on]) => b === '0000:00:03.0' && !on);
+    const downSet = w.findIndex(([b, on]) => b === '0000:04:08.0' && on);
+    expect(upClear).toBeGreaterThanOrEqual(0);
+    expect(upClear).toBeLessThan(downSet);
+    expect(sim.violations).toEqual([]);
+  });
+});
+
 describe('pulseTogether', () => {
   it('a hold that cannot be timed fails every pulse of it, and every bridge is still cleared', async () => {
     let calls = 0;
