@@ -40,6 +40,13 @@ async function resetAndCheck(r: Rig, s: PlanStep, kinds: string[]): Promise<void
   expect(r.sim.diff(before)).toEqual([]);
 }
 
+/** The simulator of `dir` scanned, then `steps` run on it in real time: the bus pulse is held for real. */
+const realRun = async (sim: PciSimulator, dir: string, clock: RealClock, steps: PlanStep[], deadlineMs = 30000, readyTimeoutMs = 10000) => {
+  const topo = new ExecTopology(scan(sim, dir));
+  sim.trace.length = 0;
+  return executePlan(planOf(steps), { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + deadlineMs), readyTimeoutMs, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false });
+};
+
 describe('every method on the simulator, with save and restore verified', () => {
   it('flr: Bus Master off, DevCtl bit 15, 100 ms, then restore of every programmed register', async () => {
     const r = rig(smallTree());
@@ -244,12 +251,7 @@ describe('raw secondary bus reset guards', () => {
     const dir = smallTree().write(tmpDir('pra-sbr-'));
     const clock = new RealClock();
     const sim = loadSimulator(new Root(dir), { clock });
-    const topo = new ExecTopology(scan(sim, dir));
-    sim.trace.length = 0;
-    const res = await executePlan(
-      planOf([step({ id: 1, method: 'bus', target: '0000:00:02.0', functions: ['0000:02:00.0'] }), step({ id: 2, method: 'flr', target: '0000:01:00.0' })]),
-      { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + 30000), readyTimeoutMs: 10000, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false },
-    );
+    const res = await realRun(sim, dir, clock, [step({ id: 1, method: 'bus', target: '0000:00:02.0', functions: ['0000:02:00.0'] }), step({ id: 2, method: 'flr', target: '0000:01:00.0' })]);
     expect(res.steps.map((x) => x.status)).toEqual(['ok', 'ok']);
     const i = sim.trace.findIndex((t) => t.op === 'writeConfigAt' && t.offset === 0x3e && (t.value as number) & 0x40);
     const j = sim.trace.findIndex((t, k) => k > i && t.op === 'writeConfigAt' && t.offset === 0x3e && !((t.value as number) & 0x40));
@@ -267,11 +269,6 @@ describe('raw secondary bus reset guards', () => {
     return t.file('proc/vmcore', '');
   };
   const busSteps = (): PlanStep[] => [1, 2, 3].map((n) => step({ id: n, wave: 0, method: 'bus', target: `0000:00:0${n}.0`, functions: [`0000:0${n}:00.0`] }));
-  const realRun = async (sim: PciSimulator, dir: string, clock: RealClock, steps: PlanStep[], deadlineMs = 30000, readyTimeoutMs = 10000) => {
-    const topo = new ExecTopology(scan(sim, dir));
-    sim.trace.length = 0;
-    return executePlan(planOf(steps), { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + deadlineMs), readyTimeoutMs, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false });
-  };
   const sbrWrites = (sim: PciSimulator) => sim.trace.flatMap((t, k) => (t.op === 'writeConfigAt' && t.offset === 0x3e ? [{ k, bdf: t.bdf!, set: Boolean((t.value as number) & 0x40), t: t.t }] : []));
 
   it('the bus resets of one wave share one hold: every bridge set, held 2 ms once, every bridge cleared, in one turn', async () => {
@@ -377,13 +374,8 @@ describe('bus resets on nested bridges', () => {
     const dir = smallTree().write(tmpDir('pra-sbr-'));
     const clock = new RealClock();
     const sim = loadSimulator(new Root(dir), { clock });
-    const topo = new ExecTopology(scan(sim, dir));
-    sim.trace.length = 0;
     const below = ['0000:03:00.0', '0000:04:08.0', '0000:04:09.0', '0000:05:00.0', '0000:06:00.0'];
-    const res = await executePlan(
-      planOf([step({ id: 1, wave: 0, method: 'bus', target: '0000:00:03.0', functions: below }), step({ id: 2, wave: 0, method: 'bus', target: '0000:04:08.0', functions: ['0000:05:00.0'] })]),
-      { access: sim, clock, log: new MemoryLog(), topo, deadline: new Deadline(clock, clock.now() + 30000), readyTimeoutMs: 10000, vfio: () => Promise.reject(new Error('no vfio')), preferResetSubordinate: false },
-    );
+    const res = await realRun(sim, dir, clock, [step({ id: 1, wave: 0, method: 'bus', target: '0000:00:03.0', functions: below }), step({ id: 2, wave: 0, method: 'bus', target: '0000:04:08.0', functions: ['0000:05:00.0'] })]);
     expect(res.steps.map((x) => x.status)).toEqual(['ok', 'ok']);
     const w = sim.trace.filter((t) => t.op === 'writeConfigAt' && t.offset === 0x3e).map((t) => [t.bdf, Boolean((t.value as number) & 0x40)]);
     const sets = w.filter(([, on]) => on).map(([b]) => b);
