@@ -26,15 +26,20 @@ export const MAX_TABLE_BYTES = 8 * 1024 * 1024;
  */
 export const MAX_TABLE_ENTRIES = 20_000;
 
-/** Lines that are entries: not blank, not comments. Counted before parsing, which is what costs memory. */
+/**
+ * Entries: lines that start one, i.e. not blank, not comments, not indented (an indented line continues
+ * the entry above, parse.ts). Counted before parsing, which is what costs memory.
+ */
 export function countEntryLines(text: string): number {
   let n = 0;
   for (let at = 0; at < text.length; ) {
     let end = text.indexOf('\n', at);
     if (end < 0) end = text.length;
-    let i = at;
-    while (i < end && (text[i] === ' ' || text[i] === '\t' || text[i] === '\r')) i++;
-    if (i < end && text[i] !== '#') n++;
+    // The parser's own tests (parseQuirks): trimmed blank, '#', or a leading space or tab.
+    if (text[at] !== ' ' && text[at] !== '\t') {
+      const trimmed = text.slice(at, end).trim();
+      if (trimmed !== '' && trimmed[0] !== '#') n++;
+    }
     at = end + 1;
   }
   return n;

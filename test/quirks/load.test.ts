@@ -154,6 +154,11 @@ describe('loading the tables', () => {
     const k = loadQuirks(root, { kdump: true });
     expect(k.table.entries.length).toBe(defaultTable().entries.length);
     expect(k.problems[0]).toMatch(/QUIRK TABLE REFUSED: .*150000 entries/);
+    // Entries, not lines: a reason continued on an indented line is one entry (old code counted 40,000 here).
+    const continued = (n: number): string => table(n).replace(/ reason="r"\n/g, '\n    reason="r"\n');
+    expect(continued(2).split('\n').filter((l) => l.startsWith('    reason=')).length).toBe(2);
+    fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'), continued(MAX_TABLE_ENTRIES));
+    expect(loadQuirks(root, {}).table.entries.length).toBe(defaultTable().entries.length + MAX_TABLE_ENTRIES);
     // Two tables under the cap each, over it together.
     fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '10-many.quirks'), table(15_000));
     fs.writeFileSync(path.join(dir, ADMIN_QUIRKS_DIR, '11-more.quirks'), table(15_000));

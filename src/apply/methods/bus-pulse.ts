@@ -24,35 +24,39 @@ interface Pending {
 
 interface Batch {
   clock: Clock;
-  holdMs: number;
   queue: Pending[];
 }
+
+/**
+ * How long Secondary Bus Reset is held: PCI r3.0 7.6.4.2 asks for Trst of at least 1 ms;
+ * pci_reset_secondary_bus() (drivers/pci/pci.c) holds 2.
+ */
+export const SBR_HOLD_MS = 2;
 
 /** The batch being gathered in this turn, per clock (one executor, one clock). */
 const open = new WeakMap<Clock, Batch>();
 
 /**
- * Pulse a bridge's Secondary Bus Reset for `holdMs` (real time), together with every other pulse asked
+ * Pulse a bridge's Secondary Bus Reset for SBR_HOLD_MS (real time), together with every other pulse asked
  * for in the same turn: all are set, the thread is held once, then each is checked and cleared, in one
  * synchronous run. Resolves with how long this bridge was held and its own failure (never rejects).
  *
  * Why batch: the executor starts a wave's steps in one synchronous pass, and each raw bus reset reaches
  * its pulse in that pass. Held one after another, N bridges blocked the thread N × 2 ms (277 bus resets
  * of a 5,000-function machine: ~0.7 s beyond the critical path); held together, 2 ms once. Each bridge
- * is still held at least `holdMs` (PCI r3.0 7.6.4.2: Trst ≥ 1 ms; pci_reset_secondary_bus() holds 2):
- * every one is set before the hold starts and cleared after it ends. No bridge of a batch is below
+ * is still held at least SBR_HOLD_MS: every one is set before the hold starts and cleared after it ends. No bridge of a batch is below
  * another: every step asking for a pulse is running, and the executor starts no step whose claims (a
  * bus step claims its bridge, the bridge's parent and everything below) meet a running step's.
  */
-export function pulseTogether(clock: Clock, pulse: Pulse, holdMs: number): Promise<PulseResult> {
+export function pulseTogether(clock: Clock, pulse: Pulse): Promise<PulseResult> {
   let batch = open.get(clock);
-  if (!batch || batch.holdMs !== holdMs) {
-    const fresh: Batch = { clock, holdMs, queue: [] };
+  if (!batch) {
+    const fresh: Batch = { clock, queue: [] };
     open.set(clock, fresh);
     // A microtask runs when the current synchronous pass (the executor starting a wave's steps) ends,
     // before any timer, I/O callback or signal handler: nothing is set until then, so nothing is held.
     queueMicrotask(() => {
-      if (open.get(clock) === fresh) open.delete(clock);
+      open.delete(clock);
       flush(fresh);
     });
     batch = fresh;
@@ -62,7 +66,7 @@ export function pulseTogether(clock: Clock, pulse: Pulse, holdMs: number): Promi
 
 /** Never throws: it runs as a microtask, and every bridge it set must be cleared and every pulse settled. */
 function flush(batch: Batch): void {
-  const { clock, holdMs } = batch;
+  const { clock } = batch;
   const set: { p: Pending; at: number }[] = [];
   for (const p of batch.queue) {
     try {
@@ -81,37 +85,32 @@ function flush(batch: Batch): void {
     }
   }
   if (set.length === 0) return;
-  let holdFailure: unknown = null;
-  let held = false;
+  // Failures are boxed: whatever was thrown (even undefined) counts.
+  let holdFailed: { err: unknown } | null = null;
   try {
-    holdThread(clock, set[set.length - 1]!.at + holdMs);
-    held = true;
+    holdThread(clock, set[set.length - 1]!.at + SBR_HOLD_MS);
   } catch (err) {
-    holdFailure = err;
+    holdFailed = { err: new Error(`the ${SBR_HOLD_MS} ms Secondary Bus Reset hold could not be timed: ${(err as Error)?.message ?? String(err)}`) };
   }
   for (const { p, at } of set) {
+    let failed = holdFailed;
     let heldMs: number | null = null;
-    let failure: unknown = held ? null : new Error(`the ${holdMs} ms Secondary Bus Reset hold could not be timed: ${(holdFailure as Error)?.message ?? String(holdFailure)}`);
-    let failed = !held;
     try {
       heldMs = clock.now() - at;
     } catch (err) {
-      failed = true;
-      failure ??= err;
+      failed ??= { err };
     }
     try {
       p.pulse.check();
     } catch (err) {
-      failed = true;
-      failure = err;
+      failed = { err };
     }
     try {
       p.pulse.deassert();
     } catch (err) {
-      failed = true;
-      failure = err;
+      failed = { err };
     }
-    p.settle(failed || heldMs === null ? { ok: false, heldMs, failure } : { ok: true, heldMs });
+    p.settle(failed === null && heldMs !== null ? { ok: true, heldMs } : { ok: false, heldMs, failure: failed?.err });
   }
 }
 

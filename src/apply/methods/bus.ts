@@ -4,7 +4,7 @@ import { MethodError } from '../method-error.js';
 import * as R from '../../config/registers.js';
 import type { StepContext } from '../step-context.js';
 import { linkGoneCheck, waitSecondaryBus } from '../wait-secondary-bus.js';
-import { pulseTogether, type Pulse } from './bus-pulse.js';
+import { pulseTogether, SBR_HOLD_MS, type Pulse } from './bus-pulse.js';
 import type { ResetMethod } from './method.js';
 import { disableDevice, isBridge } from './quiesce.js';
 import { busDelayMs, quirkDelay } from './step-delays.js';
@@ -171,20 +171,20 @@ export const bus: ResetMethod = {
         if (asserted) deassert(ctx, bridge, ctl & ~R.PCI_BRIDGE_CTL_BUS_RESET);
       },
     };
-    // PCI r3.0 7.6.4.2: Trst at least 1 ms; the kernel holds 2. Not cut short by the deadline. In real
+    // SBR_HOLD_MS (PCI r3.0 7.6.4.2: Trst at least 1 ms; the kernel holds 2). Not cut short by the deadline. In real
     // time set, hold and clear happen in one event-loop turn, together with the other bridges of the
     // wave (bus-pulse.ts): no signal handler, no other step's work and no exit can come between them
     // and leave a bus held in reset.
     if (ctx.clock.virtual) {
       try {
         pulse.assert();
-        await ctx.hold('sbr-hold', 2);
+        await ctx.hold('sbr-hold', SBR_HOLD_MS);
         pulse.check();
       } finally {
         pulse.deassert();
       }
     } else {
-      const r = await pulseTogether(ctx.clock, pulse, 2);
+      const r = await pulseTogether(ctx.clock, pulse);
       if (r.heldMs !== null) ctx.record('sbr-hold', r.heldMs);
       if (!r.ok) throw r.failure;
     }
