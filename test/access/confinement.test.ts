@@ -104,14 +104,19 @@ describe('every use resolved again: a directory swapped for a link after the sca
   });
 });
 
+/** A root whose run/pci-reset-agent/apply.lock is a symbolic or hard link to a file `name` outside it. */
+function lockPlanted(how: 'symlink' | 'hard link', name: string, content: string): { outsideFile: string; dir: string } {
+  const outsideFile = path.join(tmpDir('pra-outside-'), name);
+  fs.writeFileSync(outsideFile, content);
+  const dir = tmpDir('pra-root-');
+  fs.mkdirSync(path.join(dir, 'run/pci-reset-agent'), { recursive: true });
+  (how === 'symlink' ? fs.symlinkSync : fs.linkSync)(outsideFile, path.join(dir, 'run/pci-reset-agent/apply.lock'));
+  return { outsideFile, dir };
+}
+
 describe('a lock that is a symbolic link (item 4)', () => {
   it('is never followed nor read, and its target never echoed', () => {
-    const outside = tmpDir('pra-outside-');
-    const secret = path.join(outside, 'shadow');
-    fs.writeFileSync(secret, 'root:$6$saltsalt$hash:19000:0:99999:7:::\n');
-    const dir = tmpDir('pra-root-');
-    fs.mkdirSync(path.join(dir, 'run/pci-reset-agent'), { recursive: true });
-    fs.symlinkSync(secret, path.join(dir, 'run/pci-reset-agent/apply.lock'));
+    const { outsideFile: secret, dir } = lockPlanted('symlink', 'shadow', 'root:$6$saltsalt$hash:19000:0:99999:7:::\n');
     const lock = acquireLock(new Root(dir));
     expect(lock.recovered).toBe('a symbolic link in place of the lock, removed (never followed nor read)');
     expect(lock.recovered).not.toMatch(/root|\$6/);
@@ -123,12 +128,7 @@ describe('a lock that is a symbolic link (item 4)', () => {
 
 describe('a hard link is not written through (items 1 and 4; O_NOFOLLOW and RESOLVE_IN_ROOT do not see one)', () => {
   it('a lock that is a hard link to a file outside: its name dropped, a fresh lock made, the outside file untouched', () => {
-    const outside = tmpDir('pra-outside-');
-    const victim = path.join(outside, 'victim');
-    fs.writeFileSync(victim, 'the outside file, never written\n');
-    const dir = tmpDir('pra-root-');
-    fs.mkdirSync(path.join(dir, 'run/pci-reset-agent'), { recursive: true });
-    fs.linkSync(victim, path.join(dir, 'run/pci-reset-agent/apply.lock'));
+    const { outsideFile: victim, dir } = lockPlanted('hard link', 'victim', 'the outside file, never written\n');
     const lock = acquireLock(new Root(dir));
     try {
       expect(lock.recovered).toBe('a file with 2 hard links in place of the lock, removed (never followed nor read)');
